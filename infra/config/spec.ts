@@ -1,0 +1,164 @@
+/**
+ * The typed, validated description of one environment (one Pulumi stack).
+ *
+ * `parseStackConfig` (./validate.ts) is the only producer of these values; every
+ * component and render function consumes them, so nothing deeper re-reads config.
+ */
+
+/** Where the hosts of a stack come from. */
+export type Cloud = "aws" | "local" | "existing";
+
+/** Operating systems a host may run. Debian is used by the `local` stack's container hosts. */
+export type OsName = "ubuntu" | "centos" | "debian";
+
+/** Salt OS families, as Salt's `os_family` grain names them. */
+export type OsFamily = "Debian" | "RedHat";
+
+/**
+ * How Salt gets onto a host.
+ * - `onedir`: the official onedir packages from the Salt project repository (AWS default).
+ * - `pip`: a virtual environment from PyPI, a mirror (`pipIndexUrl`) or a wheelhouse
+ *   (`wheelhouseUrl`, for air-gapped hosts and the `local` stack).
+ */
+export type SaltInstallMethod = "onedir" | "pip";
+
+export interface MinionSpec {
+  /** Salt minion id and resource name; unique in the stack. */
+  readonly name: string;
+  readonly os: OsName;
+  /** Free-form roles, published as the `roles` grain (the app deploys to role `app`). */
+  readonly roles: readonly string[];
+  /** AWS only: overrides `aws.minionInstanceType`. */
+  readonly instanceType?: string;
+  /** `existing` cloud only: where to reach the host. */
+  readonly address?: string;
+  /** `existing` cloud only: SSH user (default per OS). */
+  readonly user?: string;
+  /** `existing` cloud only: SSH port (default 22). */
+  readonly port?: number;
+}
+
+export interface MasterSpec {
+  readonly name: string;
+  readonly os: OsName;
+  readonly instanceType?: string;
+  readonly address?: string;
+  readonly user?: string;
+  readonly port?: number;
+}
+
+export interface SaltSpec {
+  /** Exact Salt version, e.g. `3008.4`. */
+  readonly version: string;
+  readonly installMethod: SaltInstallMethod;
+  /** pip method: a PyPI-compatible index (mirror) URL. */
+  readonly pipIndexUrl?: string;
+  /** pip method: an HTTP(S) URL of a flat directory of wheels (`pip --find-links`); implies `--no-index`. */
+  readonly wheelhouseUrl?: string;
+  /** Extra Python packages for the master/minions (e.g. `saltext-dockermod==0.1.3`). */
+  readonly extraPackages: readonly string[];
+  /** Master's publish and return ports. */
+  readonly publishPort: number;
+  readonly retPort: number;
+  /** salt-api (rest_cherrypy) port, reached only through the hook proxy. */
+  readonly apiPort: number;
+  /** Port of the master's webhook endpoint that the registry posts to. */
+  readonly hookPort: number;
+}
+
+export interface DeploySpec {
+  /** Rolling batch: a count (`"1"`) or a percentage (`"50%"`) of the environment's minions. */
+  readonly batch: string;
+  /** How long a new container may take to answer its health path, in seconds. */
+  readonly healthTimeoutSeconds: number;
+  /** How long the old container may finish in-flight requests after the proxy switches, in seconds. */
+  readonly drainSeconds: number;
+  /** How many app images each minion keeps for rollback. */
+  readonly keepImages: number;
+}
+
+export interface AppSpec {
+  /** Container and nginx upstream name on the minions. */
+  readonly name: string;
+  /** Port the app listens on inside its container. */
+  readonly port: number;
+  /** Port nginx serves the app on, on every minion. */
+  readonly proxyPort: number;
+  /** HTTP path that answers 2xx when the app is healthy. */
+  readonly healthPath: string;
+  /** Build context directory, relative to the project root. */
+  readonly context: string;
+  /** Build arguments (e.g. `BASE_IMAGE`); Docker Hub images cannot be assumed reachable. */
+  readonly buildArgs: Readonly<Record<string, string>>;
+}
+
+export interface RegistrySpec {
+  /** `ecr` on AWS; `local` runs a registry container; `external` uses an existing registry. */
+  readonly kind: "ecr" | "local" | "external";
+  /** Repository name inside the registry (e.g. `saltpipe/app`). */
+  readonly repository: string;
+  /** external: registry host[:port]. */
+  readonly server?: string;
+  /** external: user name for pushes and pulls (the password is the `registryPassword` secret). */
+  readonly username?: string;
+  /** local: port published on 127.0.0.1 for pushes from this machine. */
+  readonly port: number;
+  /** ecr: how many images the lifecycle policy keeps. */
+  readonly keepImages: number;
+}
+
+export interface AwsSpec {
+  readonly region: string;
+  readonly availabilityZone: string;
+  readonly vpcCidr: string;
+  readonly subnetCidr: string;
+  readonly masterInstanceType: string;
+  readonly minionInstanceType: string;
+  readonly rootVolumeGb: number;
+  /** AMI overrides per OS; otherwise looked up by owner and name. */
+  readonly amis: Readonly<Partial<Record<OsName, string>>>;
+  /** Public half of the SSH key pair installed on instances (the private half is the `sshPrivateKey` secret). */
+  readonly sshPublicKey: string;
+  /** Termination protection on instances (default true for prod). */
+  readonly terminationProtection: boolean;
+}
+
+export interface LocalSpec {
+  /** Base image the host image is built FROM (must exist locally: Docker Hub is not assumed). */
+  readonly baseImage: string;
+  /** Public half of the SSH key the host containers accept. */
+  readonly sshPublicKey: string;
+  /** Prefix of container, network and volume names. */
+  readonly namePrefix: string;
+  /** First 127.0.0.1 port for the minions' published app proxies (one per minion). */
+  readonly appPortBase: number;
+}
+
+/** Pulumi secrets. Held as opaque values so this module stays free of Pulumi resources. */
+export interface SecretsSpec<S> {
+  /** Shared secret that authenticates registry push notifications (bearer token / HMAC key). */
+  readonly webhookSecret: S;
+  /** Password of the registry user (external registry; local registry htpasswd). */
+  readonly registryPassword?: S;
+  /** Private SSH key used to reach the hosts. */
+  readonly sshPrivateKey: S;
+}
+
+export interface EnvironmentSpec<S = unknown> {
+  /** Pulumi stack name. */
+  readonly stack: string;
+  /** Environment name, written into grains and pillar (defaults to the stack name). */
+  readonly environment: string;
+  readonly cloud: Cloud;
+  /** CIDRs that may reach SSH (and, on AWS, nothing else). */
+  readonly adminCidrs: readonly string[];
+  readonly master: MasterSpec;
+  readonly minions: readonly MinionSpec[];
+  readonly salt: SaltSpec;
+  readonly deploy: DeploySpec;
+  readonly app: AppSpec;
+  readonly registry: RegistrySpec;
+  readonly aws?: AwsSpec;
+  readonly local?: LocalSpec;
+  readonly secrets: SecretsSpec<S>;
+}

@@ -1,0 +1,23 @@
+/**
+ * One jest project per suite. `npm test` runs them all (scripts/test-all.sh);
+ * `npm run test:<suite>` runs one.
+ */
+const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: "unit",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/infra/**/__tests__/**/*.test.ts", "<rootDir>/test/unit/**/*.test.ts"],
+    },
+    {
+      displayName: "salt",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/test/salt/**/*.test.ts"],
+    },
+  ],
+};
