@@ -19,5 +19,11 @@ module.exports = {
       transform: tsJest,
       testMatch: ["<rootDir>/test/salt/**/*.test.ts"],
     },
+    {
+      displayName: "app",
+      testEnvironment: "node",
+      transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json", isolatedModules: true }] },
+      testMatch: ["<rootDir>/app/**/*.test.ts"],
+    },
   ],
 };
