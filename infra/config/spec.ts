@@ -55,6 +55,11 @@ export interface SaltSpec {
   readonly pipIndexUrl?: string;
   /** pip method: an HTTP(S) URL of a flat directory of wheels (`pip --find-links`); implies `--no-index`. */
   readonly wheelhouseUrl?: string;
+  /**
+   * pip method: a directory of wheels on the machine running Pulumi, uploaded to every
+   * host and installed with `--no-index` (the `local` stack's default: no host downloads).
+   */
+  readonly wheelhouseDir?: string;
   /** Extra Python packages for the master/minions (e.g. `saltext-dockermod==0.1.3`). */
   readonly extraPackages: readonly string[];
   /** Master's publish and return ports. */
@@ -117,8 +122,6 @@ export interface AwsSpec {
   readonly rootVolumeGb: number;
   /** AMI overrides per OS; otherwise looked up by owner and name. */
   readonly amis: Readonly<Partial<Record<OsName, string>>>;
-  /** Public half of the SSH key pair installed on instances (the private half is the `sshPrivateKey` secret). */
-  readonly sshPublicKey: string;
   /** Termination protection on instances (default true for prod). */
   readonly terminationProtection: boolean;
 }
@@ -126,8 +129,6 @@ export interface AwsSpec {
 export interface LocalSpec {
   /** Base image the host image is built FROM (must exist locally: Docker Hub is not assumed). */
   readonly baseImage: string;
-  /** Public half of the SSH key the host containers accept. */
-  readonly sshPublicKey: string;
   /** Prefix of container, network and volume names. */
   readonly namePrefix: string;
   /** First 127.0.0.1 port for the minions' published app proxies (one per minion). */
@@ -160,5 +161,7 @@ export interface EnvironmentSpec<S = unknown> {
   readonly registry: RegistrySpec;
   readonly aws?: AwsSpec;
   readonly local?: LocalSpec;
+  /** OpenSSH public key derived from `sshPrivateKey`: installed on the hosts. */
+  readonly sshPublicKey: string;
   readonly secrets: SecretsSpec<S>;
 }

@@ -1,0 +1,4 @@
+export * from "./spec";
+export { DEFAULTS } from "./defaults";
+export { ConfigError, parseStackConfig, stackFileOf, CONFIG_NAMESPACE, type RawSecrets } from "./validate";
+export { readStackConfig, asSecrets, type Spec } from "./read";

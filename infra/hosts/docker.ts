@@ -1,0 +1,131 @@
+/**
+ * `local` hosts: one container per machine on a private Docker network, each a real
+ * little server (systemd as PID 1, sshd, its own Docker engine), reached over SSH on a
+ * port published on 127.0.0.1 only.
+ */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { HOST_IMAGE_DIR } from "../paths";
+import type { OsName } from "../config/spec";
+import type { Host } from "./host";
+
+export interface PublishedPort {
+  /** Port inside the host container. */
+  readonly internal: number;
+  /** Port on 127.0.0.1 of this machine. */
+  readonly external: number;
+}
+
+export interface DockerMachine {
+  readonly name: string;
+  readonly os: OsName;
+  readonly publish?: readonly PublishedPort[];
+}
+
+export interface DockerHostsArgs {
+  /** Prefix of every container, network, volume and image name. */
+  readonly namePrefix: string;
+  /** Image the host image is built FROM (must exist locally). */
+  readonly baseImage: pulumi.Input<string>;
+  /** Directory holding the host image's Dockerfile (default: the package's `images/host`). */
+  readonly hostImageContext?: string;
+  readonly machines: readonly DockerMachine[];
+  readonly sshPublicKey: pulumi.Input<string>;
+  readonly sshPrivateKey: pulumi.Input<string>;
+}
+
+/** Capabilities and options that let systemd and dockerd run without --privileged (FACTS.md). */
+const SYSTEMD_CONTAINER = {
+  capabilities: { adds: ["SYS_ADMIN", "NET_ADMIN"] },
+  securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
+  tmpfs: { "/run": "rw", "/run/lock": "rw" },
+  envs: ["container=docker"],
+  command: ["/sbin/init"],
+};
+
+export class DockerHosts extends pulumi.ComponentResource {
+  readonly hosts: Host[];
+  readonly network: docker.Network;
+  readonly networkName: pulumi.Output<string>;
+
+  constructor(name: string, args: DockerHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("saltpipe:hosts:DockerHosts", name, {}, opts);
+    const prefix = args.namePrefix;
+    const context = args.hostImageContext ?? HOST_IMAGE_DIR;
+
+    const image = new docker.Image(
+      `${name}-image`,
+      {
+        imageName: `${prefix}-host:latest`,
+        build: {
+          context,
+          dockerfile: path.join(context, "Dockerfile"),
+          args: { BASE_IMAGE: args.baseImage },
+        },
+        skipPush: true,
+      },
+      { parent: this },
+    );
+    this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net` }, { parent: this });
+    this.networkName = this.network.name;
+
+    this.hosts = args.machines.map((machine) => {
+      // The inner engine's storage: on a volume it gets overlay2 instead of slow vfs.
+      const volume = new docker.Volume(
+        `${name}-${machine.name}-docker`,
+        { name: `${prefix}-${machine.name}-docker` },
+        { parent: this },
+      );
+      const container = new docker.Container(
+        `${name}-${machine.name}`,
+        {
+          name: `${prefix}-${machine.name}`,
+          hostname: machine.name,
+          image: image.repoDigest,
+          ...SYSTEMD_CONTAINER,
+          networksAdvanced: [{ name: this.network.name, aliases: [machine.name] }],
+          ports: [
+            { internal: 22, ip: "127.0.0.1" },
+            ...(machine.publish ?? []).map((p) => ({
+              internal: p.internal,
+              external: p.external,
+              ip: "127.0.0.1",
+            })),
+          ],
+          volumes: [
+            { hostPath: "/sys/fs/cgroup", containerPath: "/sys/fs/cgroup" },
+            { volumeName: volume.name, containerPath: "/var/lib/docker" },
+          ],
+          uploads: [{ file: "/root/.ssh/authorized_keys", content: args.sshPublicKey, permissions: "0600" }],
+          restart: "unless-stopped",
+          mustRun: true,
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+      const sshPort = container.ports.apply((ports) => {
+        const ssh = (ports ?? []).find((p) => p.internal === 22);
+        if (!ssh?.external) throw new Error(`container ${prefix}-${machine.name} has no published SSH port`);
+        return ssh.external;
+      });
+      const host: Host = {
+        name: machine.name,
+        os: machine.os,
+        connection: {
+          host: "127.0.0.1",
+          port: sshPort,
+          user: "root",
+          privateKey: args.sshPrivateKey,
+          dialErrorLimit: 30,
+          perDialTimeout: 5,
+        },
+        privateAddress: pulumi.output(machine.name),
+        publicAddress: pulumi.output("127.0.0.1"),
+        sudo: false,
+        dependsOn: [container],
+      };
+      return host;
+    });
+    this.registerOutputs({ networkName: this.networkName });
+  }
+}

@@ -1,0 +1,4 @@
+export * from "./host";
+export * from "./docker";
+export * from "./aws";
+export * from "./existing";

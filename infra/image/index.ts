@@ -1,0 +1,2 @@
+export * from "./app-image";
+export * from "./git";

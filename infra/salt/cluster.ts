@@ -1,0 +1,76 @@
+/**
+ * SaltCluster: a master and its minions, ready only when every minion answers the master.
+ */
+import type * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { SaltSpec } from "../config/spec";
+import type { Host } from "../hosts/host";
+import { type HostFile, renderWaitForMinionsScript } from "../render/bootstrap";
+import { SaltMaster } from "./master";
+import { SaltMinion } from "./minion";
+import { remoteScript } from "./remote";
+
+export interface ClusterMinion {
+  readonly host: Host;
+  /** Files for this minion (its config with id, master address and grains). */
+  readonly files: (masterAddress: string) => pulumi.Input<HostFile[]>;
+}
+
+export interface SaltClusterArgs {
+  readonly master: Host;
+  readonly minions: readonly ClusterMinion[];
+  readonly salt: SaltSpec;
+  /** Master config and pillar files (see SaltMasterArgs.files). */
+  readonly masterFiles: pulumi.Input<HostFile[]>;
+  /** Local state tree (default: this package's `salt-states/`). */
+  readonly statesDir?: string;
+  /** How long to wait for every minion to answer, in seconds (default 300). */
+  readonly readyTimeoutSeconds?: number;
+}
+
+export class SaltCluster extends pulumi.ComponentResource {
+  readonly master: SaltMaster;
+  readonly minions: SaltMinion[];
+  readonly minionIds: string[];
+  /** Completes when every minion answers `test.ping` through the master. */
+  readonly ready: command.remote.Command;
+
+  constructor(name: string, args: SaltClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("saltpipe:salt:SaltCluster", name, {}, opts);
+    if (args.minions.length === 0)
+      throw new pulumi.ResourceError("SaltCluster needs at least one minion", this);
+    const ids = args.minions.map((m) => m.host.name);
+    const duplicate = ids.find((id, i) => ids.indexOf(id) !== i || id === args.master.name);
+    if (duplicate)
+      throw new pulumi.ResourceError(`SaltCluster: host name "${duplicate}" is used twice`, this);
+
+    this.master = new SaltMaster(
+      `${name}-master`,
+      { host: args.master, salt: args.salt, files: args.masterFiles, statesDir: args.statesDir },
+      { parent: this },
+    );
+    this.minions = args.minions.map(
+      (m) =>
+        new SaltMinion(
+          `${name}-${m.host.name}`,
+          {
+            host: m.host,
+            master: this.master,
+            salt: args.salt,
+            files: args.master.privateAddress.apply((address) => pulumi.output(m.files(address))),
+          },
+          { parent: this },
+        ),
+    );
+    this.minionIds = ids;
+    this.ready = remoteScript(`${name}-ready`, {
+      host: args.master,
+      script: renderWaitForMinionsScript(ids, args.readyTimeoutSeconds ?? 300),
+      triggers: [ids.join(",")],
+      dependsOn: this.minions.map((m) => m.ready),
+      parent: this,
+      timeoutMinutes: Math.ceil((args.readyTimeoutSeconds ?? 300) / 60) + 1,
+    });
+    this.registerOutputs({ minionIds: this.minionIds });
+  }
+}

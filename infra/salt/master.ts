@@ -1,0 +1,118 @@
+/**
+ * SaltMaster: turns a Host into a Salt master (with salt-api) through remote commands.
+ *
+ * Order: install → keys + config + states → restart (only when config changed) →
+ * refresh (only when states changed). States are uploaded before the service that
+ * enables the reactor restarts.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { SaltSpec } from "../config/spec";
+import type { Host } from "../hosts/host";
+import { SALT_STATES_DIR } from "../paths";
+import {
+  type HostFile,
+  renderMasterKeyScript,
+  renderRestartScript,
+  renderStatesRefreshScript,
+  renderSyncTreeScript,
+  renderWriteFilesScript,
+} from "../render/bootstrap";
+import { REMOTE_WHEELHOUSE, renderSaltInstallScript } from "../render/install";
+import { contentHash, remoteScript } from "./remote";
+import { readTree } from "./tree";
+
+/** Where the state tree lives on the master. */
+export const REMOTE_STATES_DIR = "/srv/saltpipe/salt-states";
+
+export interface SaltMasterArgs {
+  readonly host: Host;
+  readonly salt: SaltSpec;
+  /**
+   * Files written on the master: its config (`/etc/salt/master.d/…`) and the generated
+   * pillar. May hold secrets: pass them as Pulumi secrets and they stay secret.
+   */
+  readonly files: pulumi.Input<HostFile[]>;
+  /** Local state tree uploaded to the master (default: this package's `salt-states/`). */
+  readonly statesDir?: string;
+}
+
+export class SaltMaster extends pulumi.ComponentResource {
+  readonly host: Host;
+  /** The master's public key, which minions pin. */
+  readonly publicKey: pulumi.Output<string>;
+  /** Hash of the uploaded state tree: the only thing a state edit changes. */
+  readonly statesHash: string;
+  /** Completes when the master runs with its current config and states. */
+  readonly ready: command.remote.Command;
+  readonly install: pulumi.Resource;
+
+  constructor(name: string, args: SaltMasterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("saltpipe:salt:SaltMaster", name, {}, opts);
+    this.host = args.host;
+    const wheelhouse = uploadWheelhouse(`${name}-wheelhouse`, args.host, args.salt, this);
+    this.install = remoteScript(`${name}-install`, {
+      host: args.host,
+      script: renderSaltInstallScript({ os: args.host.os, role: "master", salt: args.salt }),
+      dependsOn: wheelhouse ? [wheelhouse] : [],
+      parent: this,
+      timeoutMinutes: 20,
+    });
+    const keys = remoteScript(`${name}-keys`, {
+      host: args.host,
+      script: renderMasterKeyScript(),
+      dependsOn: [this.install],
+      parent: this,
+    });
+    this.publicKey = keys.stdout.apply((text) => text.trim());
+
+    const config = remoteScript(`${name}-config`, {
+      host: args.host,
+      script: pulumi.output(args.files).apply((files) => renderWriteFilesScript(files)),
+      dependsOn: [this.install],
+      parent: this,
+    });
+    const stateFiles = readTree(args.statesDir ?? SALT_STATES_DIR);
+    this.statesHash = contentHash(stateFiles);
+    const states = remoteScript(`${name}-states`, {
+      host: args.host,
+      script: renderSyncTreeScript(REMOTE_STATES_DIR, stateFiles),
+      dependsOn: [this.install],
+      parent: this,
+    });
+    const service = remoteScript(`${name}-service`, {
+      host: args.host,
+      script: renderRestartScript(["salt-master", "salt-api"]),
+      triggers: [pulumi.output(args.files).apply(contentHash), args.salt.version],
+      dependsOn: [config, keys, states],
+      parent: this,
+    });
+    this.ready = remoteScript(`${name}-refresh`, {
+      host: args.host,
+      script: renderStatesRefreshScript(),
+      triggers: [this.statesHash],
+      dependsOn: [service, states],
+      parent: this,
+    });
+    this.registerOutputs({ publicKey: this.publicKey });
+  }
+}
+
+/** pip method with a local wheelhouse: copy it to the host so the install needs no network. */
+export function uploadWheelhouse(
+  name: string,
+  host: Host,
+  salt: SaltSpec,
+  parent: pulumi.Resource,
+): command.remote.CopyToRemote | undefined {
+  if (salt.installMethod !== "pip" || !salt.wheelhouseDir) return undefined;
+  return new command.remote.CopyToRemote(
+    name,
+    {
+      connection: host.connection,
+      source: new pulumi.asset.FileArchive(salt.wheelhouseDir),
+      remotePath: REMOTE_WHEELHOUSE,
+    },
+    { parent, dependsOn: [...host.dependsOn] },
+  );
+}
