@@ -2,7 +2,7 @@
  * One jest project per suite. `npm test` runs them all (scripts/test-all.sh);
  * `npm run test:<suite>` runs one.
  */
-const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] };
+const tsJest = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -22,7 +22,7 @@ module.exports = {
     {
       displayName: "app",
       testEnvironment: "node",
-      transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json", isolatedModules: true }] },
+      transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json" }] },
       testMatch: ["<rootDir>/app/**/*.test.ts"],
     },
   ],

@@ -54,18 +54,18 @@ function pipInstall({ os, role, salt }: InstallOptions): string {
   const packages = [`salt==${salt.version}`, ...ROLE_PACKAGES[role], ...salt.extraPackages]
     .map(shellQuote)
     .join(" ");
-  const stamp = `${packages} ${pipSource(salt)}`;
+  const stamp = [packages, pipSource(salt)].filter(Boolean).join(" ");
   return lines(
     `VENV=${PIP_VENV}`,
     `STAMP=${shellQuote(stamp)}`,
     // The stamp records what was installed, so an unchanged install is a no-op.
     `if [ "$(cat "$VENV/.saltpipe-installed" 2>/dev/null)" != "$STAMP" ]; then`,
     `  if ! python3 -m venv --help >/dev/null 2>&1; then`,
-    info.family === "Debian" ? "    apt-get update -q" : "    true",
+    info.family === "Debian" ? "    apt-get update -q" : "",
     `    ${info.install} ${info.pythonPackages.join(" ")}`,
     "  fi",
     `  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"`,
-    `  "$VENV/bin/pip" install --disable-pip-version-check -q ${pipSource(salt)} ${packages}`,
+    `  "$VENV/bin/pip" install --disable-pip-version-check -q ${[pipSource(salt), packages].filter(Boolean).join(" ")}`,
     `  echo "$STAMP" > "$VENV/.saltpipe-installed"`,
     "fi",
     // Put the entry points on PATH, as the packages would.
@@ -77,7 +77,7 @@ function pipInstall({ os, role, salt }: InstallOptions): string {
 
 /** A unit for a pip-installed daemon (the packages ship their own). */
 function systemdUnit(service: string): string {
-  const unit = lines(
+  const unit = [
     "[Unit]",
     `Description=${service} (saltpipe, pip install)`,
     "After=network-online.target",
@@ -92,8 +92,8 @@ function systemdUnit(service: string): string {
     "",
     "[Install]",
     "WantedBy=multi-user.target",
-  );
-  return lines(`cat > /etc/systemd/system/${service}.service <<'UNIT'`, unit.trimEnd(), "UNIT");
+  ].join("\n");
+  return lines(`cat > /etc/systemd/system/${service}.service <<'UNIT'`, unit, "UNIT");
 }
 
 const DEB_SOURCES = lines(

@@ -1,0 +1,282 @@
+import { ConfigError, parseStackConfig, type RawSecrets } from "..";
+import { STACKS, stackConfig, testSecrets, WEBHOOK_SECRET } from "../../../test/unit/fixtures";
+
+function parse(raw: Record<string, unknown>, stack = "dev", secrets: RawSecrets = testSecrets()) {
+  return parseStackConfig(raw, { stack, secrets });
+}
+
+/** The error's problem lines, for exact assertions. */
+function problemsOf(
+  raw: Record<string, unknown>,
+  stack = "dev",
+  secrets: RawSecrets = testSecrets(),
+): string[] {
+  try {
+    parse(raw, stack, secrets);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return [...(e as ConfigError).problems];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+const validAws = () => ({
+  cloud: "aws",
+  aws: { region: "eu-west-1" },
+  adminCidrs: ["203.0.113.0/24"],
+  minions: [{ name: "web-1", os: "ubuntu" }],
+});
+
+describe("committed stack files", () => {
+  test.each(STACKS)("Pulumi.%s.yaml validates", (stack) => {
+    const spec = parse(stackConfig(stack), stack);
+    expect(spec.stack).toBe(stack);
+    expect(spec.environment).toBe(stack);
+    expect(spec.minions.length).toBeGreaterThan(0);
+    expect(spec.sshPublicKey).toMatch(/^ssh-ed25519 AAAA/);
+  });
+
+  test("local runs Debian container hosts installed with pip from a wheelhouse", () => {
+    const spec = parse(stackConfig("local"), "local");
+    expect(spec.cloud).toBe("local");
+    expect(spec.minions.map((m) => [m.name, m.os])).toEqual([
+      ["minion-1", "debian"],
+      ["minion-2", "debian"],
+    ]);
+    expect(spec.salt).toMatchObject({
+      installMethod: "pip",
+      wheelhouseDir: ".state/wheelhouse",
+      version: "3008.4",
+    });
+    expect(spec.registry.kind).toBe("local");
+  });
+
+  test("prod mixes Ubuntu and CentOS, rolls a quarter at a time, protects instances", () => {
+    const spec = parse(stackConfig("prod"), "prod");
+    expect(new Set(spec.minions.map((m) => m.os))).toEqual(new Set(["ubuntu", "centos"]));
+    expect(spec.deploy.batch).toBe("25%");
+    expect(spec.aws?.terminationProtection).toBe(true);
+    expect(spec.salt.installMethod).toBe("onedir");
+    expect(spec.registry.kind).toBe("ecr");
+  });
+});
+
+describe("defaults", () => {
+  test("a minimal aws stack gets every default from one place", () => {
+    const spec = parse(validAws());
+    expect(spec.master).toEqual({ name: "master", os: "ubuntu", instanceType: undefined });
+    expect(spec.deploy).toEqual({ batch: "50%", healthTimeoutSeconds: 60, drainSeconds: 10, keepImages: 3 });
+    expect(spec.app).toMatchObject({ name: "app", port: 8080, proxyPort: 80, healthPath: "/healthz" });
+    expect(spec.aws).toMatchObject({
+      availabilityZone: "eu-west-1a",
+      vpcCidr: "10.42.0.0/16",
+      subnetCidr: "10.42.1.0/24",
+      terminationProtection: false,
+    });
+    expect(spec.minions[0].roles).toEqual(["app"]);
+  });
+
+  test("a minion count expands to named minions of minionOs", () => {
+    const spec = parse({ ...validAws(), minions: "3", minionOs: "centos" });
+    expect(spec.minions.map((m) => `${m.name}:${m.os}`)).toEqual([
+      "minion-1:centos",
+      "minion-2:centos",
+      "minion-3:centos",
+    ]);
+  });
+
+  test("JSON-encoded values (as pulumi stores objects) are decoded", () => {
+    const spec = parse({ ...validAws(), deploy: JSON.stringify({ batch: 2 }), minions: 2 });
+    expect(spec.deploy.batch).toBe("2");
+  });
+
+  test("secrets are carried through, untouched", () => {
+    const spec = parse(validAws());
+    expect(spec.secrets.webhookSecret).toBe(WEBHOOK_SECRET);
+    expect(spec.secrets.sshPrivateKey).toContain("PRIVATE KEY");
+  });
+});
+
+describe("bad values fail with the key and the stack file", () => {
+  test("the message names the stack file and every bad key at once", () => {
+    expect(() => parse({ ...validAws(), minions: 0, deploy: { batch: "150%" } }, "prod")).toThrow(
+      /^Invalid stack configuration in Pulumi\.prod\.yaml \(2 problems\):\n  - saltpipe:minions: 0 is out of range \(1\.\.500\)\n  - saltpipe:deploy\.batch: invalid value "150%"/,
+    );
+  });
+
+  test.each([
+    [
+      "unknown OS",
+      { minions: [{ name: "a", os: "windows" }] },
+      'minions[0].os: invalid value "windows" (one of: ubuntu, centos, debian)',
+    ],
+    ["0 minions", { minions: 0 }, "minions: 0 is out of range (1..500)"],
+    ["empty minion list", { minions: [] }, "minions: must list at least 1 minion"],
+    [
+      "invalid CIDR",
+      { adminCidrs: ["10.0.0.300/8"] },
+      'adminCidrs[0]: invalid CIDR "10.0.0.300/8" (expected IPv4 like 203.0.113.0/24)',
+    ],
+    [
+      "CIDR with host bits",
+      { adminCidrs: ["10.1.2.3/16"] },
+      'adminCidrs[0]: CIDR "10.1.2.3/16" has host bits set (did you mean 10.1.0.0/16?)',
+    ],
+    [
+      "SSH open to the world",
+      { adminCidrs: ["0.0.0.0/0"] },
+      "adminCidrs[0]: 0.0.0.0/0 would open SSH to the whole internet",
+    ],
+    [
+      "batch out of range",
+      { deploy: { batch: "0" } },
+      'deploy.batch: invalid value "0" (a count ≥ 1 such as 1, or a percentage 1%..100%)',
+    ],
+    [
+      "batch larger than the fleet",
+      { deploy: { batch: 5 } },
+      "deploy.batch: 5 is larger than the number of minions (1)",
+    ],
+    [
+      "batch over 100%",
+      { deploy: { batch: "101%" } },
+      'deploy.batch: invalid value "101%" (a count ≥ 1 such as 1, or a percentage 1%..100%)',
+    ],
+    [
+      "bad salt version",
+      { salt: { version: "latest" } },
+      'salt.version: invalid value "latest" (an exact release such as 3008.4)',
+    ],
+    [
+      "unknown install method",
+      { salt: { installMethod: "yum" } },
+      'salt.installMethod: invalid value "yum" (one of: onedir, pip)',
+    ],
+    [
+      "typo in a key",
+      { deploy: { bacth: "1" } },
+      "deploy.bacth: unknown key (known: batch, healthTimeoutSeconds, drainSeconds, keepImages)",
+    ],
+    ["unknown top-level key", { minon: 2 }, expect.stringMatching(/^minon: unknown key \(known: cloud, /)],
+    [
+      "duplicate minion names",
+      {
+        minions: [
+          { name: "a", os: "ubuntu" },
+          { name: "a", os: "centos" },
+        ],
+      },
+      'minions[1].name: duplicate name "a" (names must be unique, master included)',
+    ],
+    [
+      "minion named like the master",
+      { minions: [{ name: "master", os: "ubuntu" }] },
+      'minions[0].name: duplicate name "master" (names must be unique, master included)',
+    ],
+    [
+      "bad minion name",
+      { minions: [{ name: "Web_1", os: "ubuntu" }] },
+      expect.stringMatching(/^minions\[0\]\.name: invalid value "Web_1"/),
+    ],
+    [
+      "bad health path",
+      { app: { healthPath: "healthz" } },
+      'app.healthPath: invalid value "healthz" (an absolute URL path such as /healthz)',
+    ],
+    ["port out of range", { app: { port: 70000 } }, "app.port: 70000 is out of range (1..65535)"],
+    [
+      "bad region",
+      { aws: { region: "europe" } },
+      'aws.region: invalid value "europe" (an AWS region such as eu-west-1)',
+    ],
+    [
+      "subnet outside the VPC",
+      { aws: { region: "eu-west-1", subnetCidr: "10.9.0.0/24" } },
+      "aws.subnetCidr: 10.9.0.0/24 is not inside aws.vpcCidr 10.42.0.0/16",
+    ],
+    [
+      "bad AMI",
+      { aws: { region: "eu-west-1", amis: { ubuntu: "ubuntu-24" } } },
+      'aws.amis.ubuntu: invalid value "ubuntu-24" (an AMI id such as ami-0abc1234)',
+    ],
+    [
+      "a local section on aws",
+      { local: { namePrefix: "x" } },
+      'local: only applies when cloud is "local" (this stack\'s cloud is "aws")',
+    ],
+    [
+      "clashing ports",
+      { salt: { apiPort: 4505 } },
+      "salt: publishPort, retPort, apiPort and hookPort must differ",
+    ],
+  ])("%s", (_name, override, expected) => {
+    expect(problemsOf({ ...validAws(), ...override })).toContainEqual(expected);
+  });
+
+  test("missing cloud, minions and aws region are required", () => {
+    expect(problemsOf({ aws: {} }, "dev")).toEqual(
+      expect.arrayContaining([
+        "cloud: is required (one of: aws, local, existing)",
+        "minions: is required (a count such as 2, or a list of {name, os, roles})",
+      ]),
+    );
+    expect(problemsOf({ cloud: "aws", minions: 1, adminCidrs: ["10.0.0.0/8"] })).toContain(
+      "aws.region: is required",
+    );
+  });
+
+  test("aws needs adminCidrs", () => {
+    const { adminCidrs: _omit, ...raw } = validAws();
+    expect(problemsOf(raw)).toContainEqual(expect.stringMatching(/^adminCidrs: is required on aws/));
+  });
+
+  test("centos is refused on the local cloud (its host image is apt-based)", () => {
+    expect(problemsOf({ cloud: "local", minions: [{ name: "a", os: "centos" }] }, "local")).toContainEqual(
+      expect.stringMatching(/^minions\[0\]\.os: "centos" is not available on the local cloud/),
+    );
+  });
+
+  test("existing hosts need addresses", () => {
+    expect(
+      problemsOf({
+        cloud: "existing",
+        master: { os: "ubuntu", address: "192.0.2.10" },
+        minions: [{ name: "a", os: "ubuntu" }],
+        registry: { server: "reg.example:5000" },
+      }),
+    ).toEqual(["minions[0].address: is required"]);
+  });
+
+  describe("secrets", () => {
+    test("missing secrets are named with the command that sets them", () => {
+      expect(problemsOf(validAws(), "dev", {})).toEqual([
+        "sshPrivateKey: is required (pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519)",
+        'webhookSecret: is required (pulumi config set --secret webhookSecret "$(openssl rand -hex 32)")',
+      ]);
+    });
+
+    test("a short webhook secret is refused", () => {
+      expect(problemsOf(validAws(), "dev", testSecrets({ webhookSecret: "short" }))).toEqual([
+        "webhookSecret: is too short: use at least 16 characters (e.g. openssl rand -hex 32)",
+      ]);
+    });
+
+    test("an unparsable SSH key is refused without echoing it", () => {
+      const problems = problemsOf(validAws(), "dev", testSecrets({ sshPrivateKey: "not-a-key-SECRET-TEXT" }));
+      expect(problems).toEqual(["sshPrivateKey: is not an unencrypted OpenSSH/PEM private key"]);
+      expect(problems.join("\n")).not.toContain("SECRET-TEXT");
+    });
+
+    test("a secret stored in plain text is refused", () => {
+      expect(problemsOf({ ...validAws(), webhookSecret: "plain-text-secret-value" })).toContain(
+        "webhookSecret: must be set as a secret: pulumi config set --secret webhookSecret",
+      );
+    });
+
+    test("a registry user needs a password", () => {
+      expect(problemsOf({ ...validAws(), registry: { kind: "ecr", username: "ci" } })).toContain(
+        "registryPassword: is required when registry.username is set (pulumi config set --secret registryPassword …)",
+      );
+    });
+  });
+});

@@ -1,0 +1,139 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+  renderAcceptMinionScript,
+  renderMinionKeyScript,
+  renderRestartScript,
+  renderSyncTreeScript,
+  renderWaitForMinionsScript,
+  renderWriteFilesScript,
+} from "../bootstrap";
+
+const PUBLIC_KEY =
+  "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtest+/=\n-----END PUBLIC KEY-----";
+
+function bash(script: string): string {
+  return execFileSync("bash", ["-s"], { input: script, encoding: "utf8" });
+}
+
+function syntaxOk(script: string): void {
+  execFileSync("bash", ["-n"], { input: script });
+}
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-render-"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe("renderWriteFilesScript, run for real", () => {
+  const tricky = [
+    "plain line",
+    "quotes ' \" and $HOME and `backticks` and \\ backslash",
+    "SALTPIPE_EOF",
+    "  indented: {{ jinja }}",
+  ].join("\n");
+
+  test.each([
+    ["with a trailing newline", `${tricky}\n`],
+    ["without a trailing newline", tricky],
+    ["empty", ""],
+    ["with a carriage return (base64 path)", "a\r\nb\n"],
+  ])("writes exact bytes %s", (_name, content) => {
+    const target = path.join(dir, "etc", "salt", "master.d", "x.conf");
+    const out = bash(renderWriteFilesScript([{ path: target, content, mode: "0600" }]));
+    expect(fs.readFileSync(target, "utf8")).toBe(content);
+    expect(fs.statSync(target).mode & 0o777).toBe(0o600);
+    expect(out).toBe(`wrote ${target}\n`);
+  });
+
+  test("a second run with the same files leaves the same bytes", () => {
+    const files = [{ path: path.join(dir, "a.conf"), content: "x: 1\n", mode: "0644" }];
+    bash(renderWriteFilesScript(files));
+    bash(renderWriteFilesScript(files));
+    expect(fs.readdirSync(dir)).toEqual(["a.conf"]);
+  });
+
+  test("text content stays readable in the script (so preview diffs show the change)", () => {
+    const script = renderWriteFilesScript([
+      { path: "/etc/salt/master.d/saltpipe.conf", content: "reactor:\n  - x\n", mode: "0644" },
+    ]);
+    expect(script).toContain("reactor:\n  - x\n");
+  });
+});
+
+describe("renderSyncTreeScript, run for real", () => {
+  test("replaces the tree with exactly the given files", () => {
+    const root = path.join(dir, "srv", "states");
+    fs.mkdirSync(path.join(root, "old"), { recursive: true });
+    fs.writeFileSync(path.join(root, "old", "stale.sls"), "stale");
+    const out = bash(
+      renderSyncTreeScript(root, [
+        { path: "salt/app/init.sls", content: "include:\n  - .deploy\n", mode: "0644" },
+        { path: "top.sls", content: "base: {}\n", mode: "0644" },
+      ]),
+    );
+    expect(out).toBe(`synced 2 files to ${root}\n`);
+    expect(fs.readFileSync(path.join(root, "salt/app/init.sls"), "utf8")).toBe("include:\n  - .deploy\n");
+    expect(fs.existsSync(path.join(root, "old"))).toBe(false);
+    expect(fs.readdirSync(path.dirname(root))).toEqual(["states"]);
+  });
+});
+
+describe("key scripts", () => {
+  test("the minion pins the master's key it was given", () => {
+    const script = renderMinionKeyScript(PUBLIC_KEY);
+    syntaxOk(script);
+    expect(script).toContain(
+      `cat > /etc/salt/pki/minion/minion_master.pub <<'SALTPIPE_EOF'\n${PUBLIC_KEY}\nSALTPIPE_EOF`,
+    );
+    expect(script).toMatch(/salt-key -q --gen-keys=minion --gen-keys-dir=\/etc\/salt\/pki\/minion/);
+  });
+
+  test("accepting writes the key where salt-key -a would, and clears pending copies", () => {
+    const script = renderAcceptMinionScript("web-1", PUBLIC_KEY);
+    syntaxOk(script);
+    expect(script).toContain("rm -f /etc/salt/pki/master/minions_pre/web-1");
+    expect(script).toContain("cat > /etc/salt/pki/master/minions/web-1 <<'SALTPIPE_EOF'");
+  });
+
+  test("anything but a PEM public key is refused", () => {
+    expect(() => renderAcceptMinionScript("web-1", "Warning: something\n" + PUBLIC_KEY)).toThrow(
+      /not a PEM public key/,
+    );
+    expect(() => renderMinionKeyScript("")).toThrow(/not a PEM public key/);
+  });
+});
+
+describe("service scripts", () => {
+  test("restart checks every service came up", () => {
+    const script = renderRestartScript(["salt-master", "salt-api"]);
+    syntaxOk(script);
+    expect(script).toContain("systemctl restart salt-master salt-api");
+    expect(script).toContain("systemctl is-active --quiet salt-api ||");
+  });
+
+  test("waiting for minions names the ones that did not answer", () => {
+    const script = renderWaitForMinionsScript(["web-1", "web-2"], 5);
+    syntaxOk(script);
+    // With no `salt` on PATH nothing answers: the script must fail, naming both.
+    const fakeBin = path.join(dir, "bin");
+    fs.mkdirSync(fakeBin);
+    fs.writeFileSync(path.join(fakeBin, "salt"), "#!/bin/sh\necho '{\"web-1\": true}'\n", { mode: 0o755 });
+    const result = (() => {
+      try {
+        execFileSync("bash", ["-s"], {
+          input: script.replace("deadline=$(( $(date +%s) + 5 ))", "deadline=$(date +%s)"),
+          env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` },
+          stdio: ["pipe", "pipe", "pipe"],
+        });
+        return "passed";
+      } catch (e) {
+        return String((e as { stderr: Buffer }).stderr);
+      }
+    })();
+    expect(result).toBe("minions not answering after 5s: web-2 \n");
+  });
+});

@@ -1,0 +1,35 @@
+/** Test inputs: the committed stack files and throwaway secrets. */
+import * as fs from "fs";
+import * as path from "path";
+import { utils as sshUtils } from "ssh2";
+import { parse } from "yaml";
+import type { RawSecrets } from "../../infra/config";
+
+export const ROOT = path.join(__dirname, "..", "..");
+export const STACKS = ["local", "dev", "test", "prod"] as const;
+
+/** A stack file's `saltpipe:*` keys, without the namespace. */
+export function stackConfig(stack: string): Record<string, unknown> {
+  const doc = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(
+    Object.entries(doc.config)
+      .filter(([key]) => key.startsWith("saltpipe:"))
+      .map(([key, value]) => [key.slice("saltpipe:".length), value]),
+  );
+}
+
+let cachedKey: string | undefined;
+
+/** A fresh ed25519 private key (generated once per test file). */
+export function testPrivateKey(): string {
+  cachedKey ??= sshUtils.generateKeyPairSync("ed25519").private;
+  return cachedKey;
+}
+
+export const WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef";
+
+export function testSecrets(extra: Partial<RawSecrets> = {}): RawSecrets {
+  return { webhookSecret: WEBHOOK_SECRET, sshPrivateKey: testPrivateKey(), ...extra };
+}
