@@ -100,7 +100,7 @@ describe("defaults", () => {
 describe("bad values fail with the key and the stack file", () => {
   test("the message names the stack file and every bad key at once", () => {
     expect(() => parse({ ...validAws(), minions: 0, deploy: { batch: "150%" } }, "prod")).toThrow(
-      /^Invalid stack configuration in Pulumi\.prod\.yaml \(2 problems\):\n  - saltpipe:minions: 0 is out of range \(1\.\.500\)\n  - saltpipe:deploy\.batch: invalid value "150%"/,
+      /^Invalid stack configuration in Pulumi\.prod\.yaml \(2 problems\):\n {2}- saltpipe:minions: 0 is out of range \(1\.\.500\)\n {2}- saltpipe:deploy\.batch: invalid value "150%"/,
     );
   });
 

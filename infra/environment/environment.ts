@@ -1,0 +1,252 @@
+/**
+ * Environment: one stack's whole pipeline from its validated spec —
+ * hosts → registry → Salt cluster → app image, and the webhook between them.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import type { Spec } from "../config/read";
+import type { Host } from "../hosts/host";
+import { AwsHosts } from "../hosts/aws";
+import { DockerHosts } from "../hosts/docker";
+import { existingHosts } from "../hosts/existing";
+import { AppImage, type RegistryLogin } from "../image/app-image";
+import { sourceRevision } from "../image/git";
+import { EcrRegistry } from "../registry/ecr";
+import { LocalRegistry } from "../registry/local";
+import { SaltCluster } from "../salt/cluster";
+import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint } from "./salt-files";
+
+export interface EnvironmentArgs {
+  readonly spec: Spec;
+  /** Directory that relative paths in the spec (app context, wheelhouse) start from. */
+  readonly projectDir?: string;
+}
+
+/** Where hosts and the registry come from, per cloud. */
+interface Placement {
+  readonly master: Host;
+  readonly minions: Host[];
+  readonly registry: RegistryEndpoint;
+  readonly login?: RegistryLogin;
+}
+
+export class Environment extends pulumi.ComponentResource {
+  readonly masterAddress: pulumi.Output<string>;
+  /** URL the registry posts push notifications to. */
+  readonly webhookUrl: pulumi.Output<string>;
+  readonly appUrls: pulumi.Output<string[]>;
+  readonly registry: pulumi.Output<string>;
+  readonly imageName: pulumi.Output<string>;
+  readonly imageDigest: pulumi.Output<string>;
+  readonly cluster: SaltCluster;
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("saltpipe:environment:Environment", name, {}, opts);
+    const spec = resolvePaths(args.spec, args.projectDir ?? process.cwd());
+    const placement = this.place(name, spec);
+
+    this.cluster = new SaltCluster(
+      `${name}-salt`,
+      {
+        master: placement.master,
+        minions: placement.minions.map((host, i) => ({
+          host,
+          files: (masterAddress: string) => minionFiles(spec, spec.minions[i], masterAddress),
+        })),
+        salt: spec.salt,
+        masterFiles: masterFiles(spec, placement.registry),
+      },
+      { parent: this },
+    );
+
+    const revision = sourceRevision(spec.app.context);
+    const image = new AppImage(
+      `${name}-app`,
+      {
+        context: spec.app.context,
+        repository: placement.registry.pushRepository,
+        tag: `${revision.commit}-${spec.stack}`,
+        buildArgs: {
+          ...spec.app.buildArgs,
+          APP_VERSION: revision.commit,
+          APP_COMMIT: revision.commit,
+          APP_BUILD_TIME: revision.time,
+        },
+        registry: placement.login,
+      },
+      // Push only once the reactor listens, so the first push deploys.
+      { parent: this, dependsOn: [this.cluster.ready] },
+    );
+
+    this.masterAddress = placement.master.publicAddress;
+    this.webhookUrl = hookUrl(spec, placement.master);
+    this.appUrls = pulumi.output(appUrls(spec, placement.minions));
+    this.registry = pulumi.output(placement.registry.pushRepository);
+    this.imageName = image.imageName;
+    this.imageDigest = image.digest;
+    this.registerOutputs({
+      masterAddress: this.masterAddress,
+      webhookUrl: this.webhookUrl,
+      appUrls: this.appUrls,
+      registry: this.registry,
+      imageName: this.imageName,
+      imageDigest: this.imageDigest,
+    });
+  }
+
+  private place(name: string, spec: Spec): Placement {
+    switch (spec.cloud) {
+      case "local":
+        return this.placeLocal(name, spec);
+      case "aws":
+        return this.placeAws(name, spec);
+      case "existing":
+        return this.placeExisting(spec);
+    }
+  }
+
+  private placeLocal(name: string, spec: Spec): Placement {
+    const local = spec.local!;
+    const hosts = new DockerHosts(
+      `${name}-hosts`,
+      {
+        namePrefix: local.namePrefix,
+        baseImage: local.baseImage,
+        machines: [
+          { name: spec.master.name, os: spec.master.os },
+          ...spec.minions.map((m, i) => ({
+            name: m.name,
+            os: m.os,
+            publish: [{ internal: spec.app.proxyPort, external: local.appPortBase + i }],
+          })),
+        ],
+        sshPublicKey: spec.sshPublicKey,
+        sshPrivateKey: spec.secrets.sshPrivateKey,
+      },
+      { parent: this },
+    );
+    const [master, ...minions] = hosts.hosts;
+    const registry = new LocalRegistry(
+      `${name}-registry`,
+      {
+        namePrefix: local.namePrefix,
+        networkName: hosts.networkName,
+        baseImage: local.baseImage,
+        port: spec.registry.port,
+        notifyUrl: hookUrl(spec, master),
+        token: spec.secrets.webhookSecret,
+      },
+      { parent: this },
+    );
+    return {
+      master,
+      minions,
+      registry: {
+        pushRepository: `${registry.pushHost}/${spec.registry.repository}`,
+        pullRepository: `${registry.pullHost}/${spec.registry.repository}`,
+        insecure: true,
+      },
+    };
+  }
+
+  private placeAws(name: string, spec: Spec): Placement {
+    const awsSpec = spec.aws!;
+    const provider = new aws.Provider(
+      `${name}-aws`,
+      { region: awsSpec.region as aws.Region },
+      { parent: this },
+    );
+    const inAws = { parent: this, providers: { aws: provider } };
+    const tags = { "saltpipe:stack": spec.stack, "saltpipe:environment": spec.environment };
+    const ecr = new EcrRegistry(
+      `${name}-registry`,
+      {
+        namePrefix: `saltpipe-${spec.stack}`,
+        repository: spec.registry.repository,
+        keepImages: spec.registry.keepImages,
+        tags,
+      },
+      inAws,
+    );
+    const hosts = new AwsHosts(
+      `${name}-hosts`,
+      {
+        namePrefix: `saltpipe-${spec.stack}`,
+        aws: awsSpec,
+        adminCidrs: spec.adminCidrs,
+        machines: [
+          {
+            name: spec.master.name,
+            os: spec.master.os,
+            role: "master",
+            instanceType: spec.master.instanceType ?? awsSpec.masterInstanceType,
+          },
+          ...spec.minions.map((m) => ({
+            name: m.name,
+            os: m.os,
+            role: "minion" as const,
+            instanceType: m.instanceType ?? awsSpec.minionInstanceType,
+          })),
+        ],
+        sshPublicKey: spec.sshPublicKey,
+        sshPrivateKey: spec.secrets.sshPrivateKey,
+        saltPorts: [spec.salt.publishPort, spec.salt.retPort],
+        appPort: spec.app.proxyPort,
+        masterInstanceProfile: ecr.masterInstanceProfile.name,
+        tags,
+      },
+      inAws,
+    );
+    const [master, ...minions] = hosts.hosts;
+    return {
+      master,
+      minions,
+      registry: {
+        pushRepository: ecr.repositoryUrl,
+        pullRepository: ecr.repositoryUrl,
+        insecure: false,
+        sqs: { queueName: ecr.queueName, region: awsSpec.region },
+      },
+      login: ecr.login,
+    };
+  }
+
+  private placeExisting(spec: Spec): Placement {
+    const machines = [spec.master, ...spec.minions].map((m) => ({
+      name: m.name,
+      os: m.os,
+      address: m.address!,
+      user: m.user,
+      port: m.port,
+    }));
+    const [master, ...minions] = existingHosts(machines, spec.secrets.sshPrivateKey);
+    const repository = `${spec.registry.server}/${spec.registry.repository}`;
+    return {
+      master,
+      minions,
+      registry: { pushRepository: repository, pullRepository: repository, insecure: false },
+      login: spec.registry.username
+        ? {
+            server: spec.registry.server!,
+            username: spec.registry.username,
+            password: spec.secrets.registryPassword,
+          }
+        : undefined,
+    };
+  }
+}
+
+function resolvePaths(spec: Spec, projectDir: string): Spec {
+  const context = path.resolve(projectDir, spec.app.context);
+  const wheelhouseDir = spec.salt.wheelhouseDir && path.resolve(projectDir, spec.salt.wheelhouseDir);
+  return { ...spec, app: { ...spec.app, context }, salt: { ...spec.salt, wheelhouseDir } };
+}
+
+function appUrls(spec: Spec, minions: readonly Host[]): pulumi.Output<string>[] {
+  if (spec.cloud === "local") {
+    return minions.map((_, i) => pulumi.output(`http://127.0.0.1:${spec.local!.appPortBase + i}/`));
+  }
+  const port = spec.app.proxyPort === 80 ? "" : `:${spec.app.proxyPort}`;
+  return minions.map((m) => pulumi.interpolate`http://${m.publicAddress}${port}/`);
+}
