@@ -52,7 +52,7 @@ export class Environment extends pulumi.ComponentResource {
         master: placement.master,
         minions: placement.minions.map((host, i) => ({
           host,
-          files: (masterAddress: string) => minionFiles(spec, spec.minions[i], masterAddress),
+          files: (masterAddress: string) => minionFiles(spec, spec.minions[i].name, masterAddress),
         })),
         salt: spec.salt,
         masterFiles: masterFiles(spec, placement.registry),
@@ -66,7 +66,7 @@ export class Environment extends pulumi.ComponentResource {
       {
         context: spec.app.context,
         repository: placement.registry.pushRepository,
-        tag: `${revision.commit}-${spec.stack}`,
+        tag: `${spec.environment}-${revision.commit}`,
         buildArgs: {
           ...spec.app.buildArgs,
           APP_VERSION: revision.commit,

@@ -30,8 +30,32 @@ export interface InstallOptions {
   readonly salt: SaltSpec;
 }
 
+/** OS packages a role needs: the master's webhook goes through nginx (the hook proxy). */
+const ROLE_OS_PACKAGES: Record<SaltRole, readonly string[]> = {
+  master: ["nginx"],
+  minion: [],
+};
+
+function osPackages({ os, role }: InstallOptions): string {
+  const packages = ROLE_OS_PACKAGES[role];
+  if (packages.length === 0) return "";
+  const info = OS_INFO[os];
+  const missing = packages.map((p) => `command -v ${p} >/dev/null || missing="$missing ${p}"`);
+  return lines(
+    'missing=""',
+    ...missing,
+    'if [ -n "$missing" ]; then',
+    info.family === "Debian" ? "  apt-get update -q" : "",
+    `  ${info.install} $missing`,
+    "fi",
+  );
+}
+
 export function renderSaltInstallScript(opts: InstallOptions): string {
-  const body = opts.salt.installMethod === "pip" ? pipInstall(opts) : onedirInstall(opts);
+  const body = lines(
+    osPackages(opts),
+    opts.salt.installMethod === "pip" ? pipInstall(opts) : onedirInstall(opts),
+  );
   return lines(
     "#!/bin/bash",
     `# Installs Salt ${opts.salt.version} (${opts.role}, ${opts.salt.installMethod}) on ${opts.os}. Idempotent.`,

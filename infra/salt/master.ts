@@ -1,5 +1,6 @@
 /**
- * SaltMaster: turns a Host into a Salt master (with salt-api) through remote commands.
+ * SaltMaster: turns a Host into a Salt master (with salt-api behind its nginx hook proxy)
+ * through remote commands.
  *
  * Order: install → keys + config + states → restart (only when config changed) →
  * refresh (only when states changed). States are uploaded before the service that
@@ -82,7 +83,7 @@ export class SaltMaster extends pulumi.ComponentResource {
     });
     const service = remoteScript(`${name}-service`, {
       host: args.host,
-      script: renderRestartScript(["salt-master", "salt-api"]),
+      script: renderRestartScript(["salt-master", "salt-api", "nginx"]),
       triggers: [pulumi.output(args.files).apply(contentHash), args.salt.version],
       dependsOn: [config, keys, states],
       parent: this,

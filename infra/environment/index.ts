@@ -1,0 +1,2 @@
+export * from "./environment";
+export { masterFiles, minionFiles, hookUrl, type RegistryEndpoint } from "./salt-files";

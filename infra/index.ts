@@ -1,0 +1,23 @@
+/**
+ * saltpipe: Pulumi components and Salt states for a dev → test → prod pipeline of
+ * Docker applications deployed by SaltStack. This is the public API.
+ */
+export * from "./config";
+export * from "./hosts";
+export * from "./salt";
+export * from "./image";
+export * from "./registry";
+export * from "./environment";
+export type { HostFile } from "./render/bootstrap";
+export { renderSaltInstallScript, type InstallOptions, type SaltRole } from "./render/install";
+export {
+  renderMasterConfig,
+  renderMinionConfig,
+  renderSaltApiConfig,
+  renderHookProxyConfig,
+  HOOK_URL_PATH,
+  EVENT_TAGS,
+} from "./render/salt-config";
+export { renderPillar } from "./render/salt-pillar";
+export { renderRegistryConfig } from "./render/registry";
+export { OS_INFO, type OsInfo } from "./render/os";

@@ -1,0 +1,16 @@
+/**
+ * The Pulumi program: one environment for the current stack (dev, test, prod, local).
+ * Config is validated before any resource is registered.
+ */
+import * as path from "path";
+import { Environment, readStackConfig } from "../infra";
+
+const spec = readStackConfig();
+const environment = new Environment(spec.environment, { spec, projectDir: path.join(__dirname, "..") });
+
+export const masterAddress = environment.masterAddress;
+export const webhookUrl = environment.webhookUrl;
+export const appUrls = environment.appUrls;
+export const registry = environment.registry;
+export const imageName = environment.imageName;
+export const imageDigest = environment.imageDigest;
