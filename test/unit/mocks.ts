@@ -8,7 +8,7 @@ export interface Recorded {
   readonly type: string;
   readonly name: string;
   /** Inputs as the engine would receive them, secrets unwrapped. */
-  readonly inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly inputs: Record<string, any>;
   /** Top-level input names that arrived as secrets (so state holds them encrypted). */
   readonly secretInputs: ReadonlySet<string>;
 }
@@ -51,7 +51,7 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
       return {
         ...i,
         ports: (i.ports ?? []).map((p: any, n: number) => ({ ...p, external: p.external ?? 32000 + n })),
-      }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      };
     case "docker:index/image:Image":
       return {
         ...i,
@@ -91,7 +91,6 @@ function fakeStdout(name: string): string {
 }
 
 const INVOKES: Record<string, (args: Record<string, any>) => Record<string, unknown>> = {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   "aws:ec2/getAmi:getAmi": (args) => ({ id: `ami-${String(args.owners?.[0]).slice(0, 8)}`, ...args }),
   "aws:ecr/getAuthorizationToken:getAuthorizationToken": () => ({
     userName: "AWS",
