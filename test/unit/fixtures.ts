@@ -4,8 +4,9 @@ import * as path from "path";
 import { utils as sshUtils } from "ssh2";
 import { parse } from "yaml";
 import type { RawSecrets } from "../../infra/config";
+import { PACKAGE_ROOT } from "../../infra/paths";
 
-export const ROOT = path.join(__dirname, "..", "..");
+export const ROOT = PACKAGE_ROOT;
 export const STACKS = ["local", "dev", "test", "prod"] as const;
 
 /** A stack file's `saltpipe:*` keys, without the namespace. */
