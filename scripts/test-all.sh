@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json --noEmit
-npx jest --selectProjects unit salt "$@"
+npx tsc -p app/tsconfig.json --noEmit
+npx jest --selectProjects unit app salt "$@"

@@ -36,7 +36,8 @@ export const DEFAULTS = {
     rootVolumeGb: 20,
   },
   local: {
-    baseImage: "saltpipe/host-base:latest",
+    baseImage: "saltpipe/debian-host:bookworm",
+    registryBaseImage: "saltpipe/debian-registry:bookworm",
     appPortBase: 18080,
   },
 } as const;

@@ -129,6 +129,8 @@ export interface AwsSpec {
 export interface LocalSpec {
   /** Base image the host image is built FROM (must exist locally: Docker Hub is not assumed). */
   readonly baseImage: string;
+  /** Base image the registry image is built FROM (Debian's `docker-registry` installed). */
+  readonly registryBaseImage: string;
   /** Prefix of container, network and volume names. */
   readonly namePrefix: string;
   /** First 127.0.0.1 port for the minions' published app proxies (one per minion). */

@@ -520,9 +520,12 @@ function checkSubnetInVpc(p: c.Problems, vpc: string, subnet: string): void {
 
 function parseLocal(p: c.Problems, value: unknown, stack: string): LocalSpec {
   const d = DEFAULTS.local;
-  const s = c.object(p, "local", value, ["baseImage", "namePrefix", "appPortBase"]);
+  const s = c.object(p, "local", value, ["baseImage", "registryBaseImage", "namePrefix", "appPortBase"]);
   return {
     baseImage: c.string(p, "local.baseImage", s.baseImage, { default: d.baseImage }),
+    registryBaseImage: c.string(p, "local.registryBaseImage", s.registryBaseImage, {
+      default: d.registryBaseImage,
+    }),
     namePrefix: c.string(p, "local.namePrefix", s.namePrefix, {
       default: `saltpipe-${stack}`,
       pattern: /^[a-z0-9][a-z0-9_.-]*$/,

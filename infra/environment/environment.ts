@@ -132,7 +132,7 @@ export class Environment extends pulumi.ComponentResource {
       {
         namePrefix: local.namePrefix,
         networkName: hosts.networkName,
-        baseImage: local.baseImage,
+        baseImage: local.registryBaseImage,
         port: spec.registry.port,
         notifyUrl: hookUrl(spec, master),
         token: spec.secrets.webhookSecret,

@@ -151,19 +151,22 @@ export class EcrRegistry extends pulumi.ComponentResource {
       `${name}-master-queue`,
       {
         role: role.id,
-        policy: this.queue.arn.apply((arn) =>
+        policy: pulumi.all([this.queue.arn, this.repository.arn]).apply(([queueArn, repositoryArn]) =>
           JSON.stringify({
             Version: "2012-10-17",
             Statement: [
               {
                 Effect: "Allow",
-                Action: [
-                  "sqs:ReceiveMessage",
-                  "sqs:DeleteMessage",
-                  "sqs:GetQueueAttributes",
-                  "sqs:GetQueueUrl",
-                ],
-                Resource: arn,
+                Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                Resource: queueArn,
+              },
+              // The master mints short-lived pull tokens for the minions at deploy time,
+              // so minions hold no AWS credentials at all.
+              { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+              {
+                Effect: "Allow",
+                Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"],
+                Resource: repositoryArn,
               },
             ],
           }),

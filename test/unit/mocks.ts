@@ -68,6 +68,7 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
         ...i,
         repositoryUrl: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${i.name}`,
         registryId: "123456789012",
+        arn: `arn:aws:ecr:eu-west-1:123456789012:repository/${i.name}`,
       };
     case "aws:sqs/queue:Queue":
       return {

@@ -128,6 +128,8 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
     const rolePolicy = JSON.parse(named(`${stack}-registry-master-queue`).inputs.policy);
     expect(rolePolicy.Statement).toEqual([
       expect.objectContaining({ Resource: expect.stringMatching(/^arn:aws:sqs:.*-registry-events$/) }),
+      { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
+      expect.objectContaining({ Resource: "arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app" }),
     ]);
     const withProfile = ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile);
     expect(withProfile.map((i) => i.name)).toEqual([`${stack}-hosts-master`]);
@@ -209,7 +211,8 @@ describe("local stack", () => {
 
   test("the host image's base is a build argument", () => {
     const hostImage = named("local-hosts-image").inputs;
-    expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/host-base:latest" });
+    expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-host:bookworm" });
+    expect(named("local-registry-image").inputs.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-registry:bookworm" });
     expect(hostImage.skipPush).toBe(true);
   });
 
