@@ -20,6 +20,12 @@ module.exports = {
       testMatch: ["<rootDir>/test/salt/**/*.test.ts"],
     },
     {
+      displayName: "engine",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/test/engine/**/*.test.ts"],
+    },
+    {
       displayName: "app",
       testEnvironment: "node",
       transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json" }] },

@@ -1,0 +1,172 @@
+/**
+ * A tiny framework for the offline plugin stand-ins: each resource type declares its inputs,
+ * its computed outputs, which inputs force a replacement, and its create/update/delete. This
+ * module turns such declarations into a `@pulumi/pulumi/provider` Provider and does the parts
+ * every type shares, the way the real plugins do them:
+ *   - check: reject inputs (and nested fields) this stand-in does not implement, so nothing is
+ *     silently ignored; then the type's own defaults;
+ *   - diff: compare the declared inputs with the inputs of the last deployment (kept in the
+ *     state as `__inputs`, as pulumi-docker's own Image does, so provider-computed values such
+ *     as an assigned port never look like a change); a change to a replace-input (or an
+ *     unknown value in one, during preview) means replace, any other change means update;
+ *   - outputs echo the inputs, plus the computed outputs; an output is secret when the input of
+ *     the same name arrived secret, and the type may name derived outputs to keep secret too.
+ */
+import type * as provider from "@pulumi/pulumi/provider";
+import { isDeepStrictEqual } from "node:util";
+import { Log, logFor } from "./engineLog";
+import { containsUnknown, Props, reveal, secretKeys, wrapSecrets } from "./wire";
+
+export interface Context {
+  urn: string;
+  /** The resource's name (last part of the URN). */
+  name: string;
+  log: Log;
+  /** Inputs (top-level names) that arrived secret. */
+  secretInputs: Set<string>;
+}
+
+/**
+ * Input properties by schema name: `true` for a plain value (or a map, or a list of plain
+ * values), or the field names of an object (or of each object in a list).
+ */
+export type InputSpec = Record<string, true | readonly string[]>;
+
+export interface ResourceType<I = Props, O = Props> {
+  readonly inputs: InputSpec;
+  /** Properties computed by the provider (beyond the echoed inputs). */
+  readonly outputs: readonly string[];
+  /** Inputs whose change replaces the resource (as the real provider's schema/diff says). */
+  readonly replaceOnChanges: readonly string[];
+  /** Inputs whose change alone is no change at all (e.g. registry credentials of an image). */
+  readonly ignoreChanges?: (key: string, olds: Props, news: Props) => boolean;
+  /** Outputs to keep secret given which inputs were secret (beyond same-named ones). */
+  readonly secretOutputs?: (secretInputs: Set<string>) => readonly string[];
+  /** Defaults and derived inputs, on raw (wire-format) inputs; throw to reject. */
+  check?(news: Props, olds: Props, name: string): Props | Promise<Props>;
+  create(inputs: I, ctx: Context): Promise<{ id: string; outs?: Props }>;
+  /** Returns the computed outputs that changed. Absent: every input change is a replacement. */
+  update?(id: string, olds: O, news: I, ctx: Context): Promise<Props | void>;
+  delete?(id: string, state: O, ctx: Context): Promise<void>;
+  /** For refresh: the live computed outputs, or undefined if the resource is gone. Absent: state as stored. */
+  read?(id: string, state: O, ctx: Context): Promise<Props | undefined>;
+}
+
+/** Any resource type, whatever its input and state shapes. */
+export type AnyResourceType = ResourceType<never, never>;
+
+/** Where the inputs of the last deployment are kept in the state. */
+const INPUTS = "__inputs";
+
+export function urnParts(urn: string): { type: string; name: string } {
+  const parts = urn.split("::");
+  const types = parts[2] ?? "";
+  return { type: types.slice(types.lastIndexOf("$") + 1), name: parts[3] ?? "" };
+}
+
+/** Inputs (or nested fields, as "a.b") that are set but not in the spec. */
+export function unsupportedInputs(spec: InputSpec, news: Props): string[] {
+  const bad: string[] = [];
+  for (const [key, raw] of Object.entries(news)) {
+    const value = reveal(raw);
+    if (value == null) continue;
+    const fields = spec[key];
+    if (!fields) bad.push(key);
+    else if (fields !== true && typeof value === "object") {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        for (const f of Object.keys(item ?? {}))
+          if (item[f] != null && !fields.includes(f)) bad.push(`${key}.${f}`);
+      }
+    }
+  }
+  return [...new Set(bad)];
+}
+
+/** The diff the real providers compute: which inputs changed, and whether that means replace. */
+export function diffInputs(rt: AnyResourceType, oldState: Props, news: Props): provider.DiffResult {
+  const olds = (oldState[INPUTS] as Props | undefined) ?? oldState;
+  const changed = Object.keys(rt.inputs).filter((k) => {
+    if (containsUnknown(news[k])) return true;
+    const before = reveal(olds[k]) ?? undefined;
+    const after = reveal(news[k]) ?? undefined;
+    return !isDeepStrictEqual(before, after) && !rt.ignoreChanges?.(k, reveal(olds), reveal(news));
+  });
+  const replaces = changed.filter((k) => rt.replaceOnChanges.includes(k) || !rt.update);
+  return { changes: changed.length > 0, replaces };
+}
+
+export function makeProvider(version: string, types: Record<string, AnyResourceType>): provider.Provider {
+  const lookup = (urn: string) => {
+    const { type, name } = urnParts(urn);
+    const rt = types[type] as ResourceType | undefined;
+    if (!rt)
+      throw new Error(
+        `${type} is not implemented by this offline stand-in (it covers ${Object.keys(types).join(", ")})`,
+      );
+    return { rt, name };
+  };
+  const context = (urn: string, name: string, raw: Props): Context => ({
+    urn,
+    name,
+    log: logFor(urn),
+    secretInputs: secretKeys(raw),
+  });
+  /** Outputs = inputs echoed + computed ones, secrets re-wrapped, and the raw inputs for the next diff. */
+  const finish = (rt: ResourceType, raw: Props, computed: Props | void): Props => {
+    const secrets = secretKeys(raw);
+    const outs = { ...reveal<Props>(raw), ...computed };
+    return { ...wrapSecrets(outs, [...secrets, ...(rt.secretOutputs?.(secrets) ?? [])]), [INPUTS]: raw };
+  };
+
+  return {
+    version,
+    async check(urn, olds, news) {
+      const { rt, name } = lookup(urn);
+      const unsupported = unsupportedInputs(rt.inputs, news);
+      if (unsupported.length > 0) {
+        return {
+          failures: unsupported.map((property) => ({
+            property,
+            reason: `${property} is not supported by the offline stand-in`,
+          })),
+        };
+      }
+      return { inputs: rt.check ? await rt.check(news, olds, name) : news };
+    },
+    async diff(_id, urn, olds, news) {
+      return diffInputs(lookup(urn).rt as AnyResourceType, olds, news);
+    },
+    async create(urn, inputs) {
+      const { rt, name } = lookup(urn);
+      const { id, outs } = await rt.create(reveal(inputs), context(urn, name, inputs));
+      return { id, outs: finish(rt, inputs, outs) };
+    },
+    async update(id, urn, olds, news) {
+      const { rt, name } = lookup(urn);
+      const outs = await rt.update!(id, reveal(olds), reveal(news), context(urn, name, news));
+      return { outs: finish(rt, news, { ...pick(reveal(olds), rt.outputs), ...outs }) };
+    },
+    async delete(id, urn, props) {
+      const { rt, name } = lookup(urn);
+      await rt.delete?.(id, reveal(props), context(urn, name, props));
+    },
+    async read(id, urn, props) {
+      const { rt, name } = lookup(urn);
+      if (!rt.read) return { id, props };
+      const live = await rt.read(id, reveal(props), context(urn, name, props));
+      if (!live) return { id: "", props: {} };
+      return { id, props: { ...props, ...wrapSecrets(live, secretKeys(props)) } };
+    },
+  };
+}
+
+function pick(props: Props, keys: readonly string[]): Props {
+  return Object.fromEntries(keys.filter((k) => k in props).map((k) => [k, props[k]]));
+}
+
+/** Pulumi-style auto-name: the one already given, the previous one, or `<name>-<7 hex>`. */
+export function autoname(news: Props, olds: Props, name: string, key = "name"): Props {
+  if (news[key] != null) return news;
+  const previous = olds[key] ?? `${name}-${Math.random().toString(16).slice(2, 9)}`;
+  return { ...news, [key]: previous };
+}
