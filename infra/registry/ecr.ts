@@ -157,7 +157,12 @@ export class EcrRegistry extends pulumi.ComponentResource {
             Statement: [
               {
                 Effect: "Allow",
-                Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                Action: [
+                  "sqs:ReceiveMessage",
+                  "sqs:DeleteMessage",
+                  "sqs:GetQueueAttributes",
+                  "sqs:GetQueueUrl",
+                ],
                 Resource: queueArn,
               },
               // The master mints short-lived pull tokens for the minions at deploy time,

@@ -10,8 +10,14 @@ export type SaltRole = "master" | "minion";
 
 /** Where the pip method puts Salt's virtual environment. */
 export const PIP_VENV = "/opt/saltpipe/salt";
-/** Where an uploaded wheelhouse lands on a host. */
-export const REMOTE_WHEELHOUSE = "/var/cache/saltpipe/wheelhouse";
+/** Where an uploaded wheelhouse lands on a host (in a subfolder named like the local one). */
+export const REMOTE_WHEELHOUSE = "/var/cache/saltpipe-wheelhouse";
+
+/** The uploaded copy of a local wheelhouse directory. */
+export function remoteWheelhouse(localDir: string): string {
+  const name = localDir.replace(/\/+$/, "").split("/").pop() || "wheelhouse";
+  return `${REMOTE_WHEELHOUSE}/${name}`;
+}
 
 const SERVICES: Record<SaltRole, readonly string[]> = {
   master: ["salt-master", "salt-api"],
@@ -67,7 +73,8 @@ export function renderSaltInstallScript(opts: InstallOptions): string {
 }
 
 function pipSource(salt: SaltSpec): string {
-  if (salt.wheelhouseDir) return `--no-index --find-links ${REMOTE_WHEELHOUSE}`;
+  if (salt.wheelhouseDir)
+    return `--no-index --find-links ${shellQuote(remoteWheelhouse(salt.wheelhouseDir))}`;
   if (salt.wheelhouseUrl) return `--no-index --find-links ${shellQuote(salt.wheelhouseUrl)}`;
   if (salt.pipIndexUrl) return `--index-url ${shellQuote(salt.pipIndexUrl)}`;
   return "";

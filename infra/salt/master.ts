@@ -111,6 +111,7 @@ export function uploadWheelhouse(
     name,
     {
       connection: host.connection,
+      // The directory lands as a subfolder of remotePath (see remoteWheelhouse).
       source: new pulumi.asset.FileArchive(salt.wheelhouseDir),
       remotePath: REMOTE_WHEELHOUSE,
     },

@@ -212,7 +212,9 @@ describe("local stack", () => {
   test("the host image's base is a build argument", () => {
     const hostImage = named("local-hosts-image").inputs;
     expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-host:bookworm" });
-    expect(named("local-registry-image").inputs.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-registry:bookworm" });
+    expect(named("local-registry-image").inputs.build.args).toEqual({
+      BASE_IMAGE: "saltpipe/debian-registry:bookworm",
+    });
     expect(hostImage.skipPush).toBe(true);
   });
 
@@ -232,7 +234,7 @@ describe("local stack", () => {
       "local-salt-minion-2-wheelhouse",
     ]);
     expect(named("local-salt-master-install").inputs.stdin).toContain(
-      "--no-index --find-links /var/cache/saltpipe/wheelhouse salt==3008.4",
+      "--no-index --find-links /var/cache/saltpipe-wheelhouse/wheelhouse salt==3008.4",
     );
     expect(dependencies.get("local-salt-master-install")).toContain("local-salt-master-wheelhouse");
   });

@@ -37,7 +37,7 @@ describe("renderSaltInstallScript", () => {
       salt: salt({ installMethod: "pip", wheelhouseDir: "/anywhere" }),
     });
     expect(wheelhouse).toContain(
-      'pip" install --disable-pip-version-check -q --no-index --find-links /var/cache/saltpipe/wheelhouse salt==3008.4 CherryPy',
+      'pip" install --disable-pip-version-check -q --no-index --find-links /var/cache/saltpipe-wheelhouse/anywhere salt==3008.4 CherryPy',
     );
     const index = renderSaltInstallScript({
       os: "centos",
