@@ -24,6 +24,7 @@ CONFIG_FILE="$PROJECT/Pulumi.local.yaml"
 
 prepare_machine() {
   mkdir -p "$STATE"
+  bash scripts/os-packages.sh >&2
   [[ -d node_modules/@pulumi/pulumi ]] || { log "installing npm dependencies"; npm ci --no-audit --no-fund >&2; }
   bash scripts/docker-engine.sh >&2
   for flavour in host registry runtime node-build; do bash scripts/base-image.sh "$flavour" >/dev/null; done

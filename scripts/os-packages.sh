@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Debian packages the project's scripts and test suites need, installed when missing
+# (`npm run setup:os`). The Docker engine has its own script (docker-engine.sh).
+#   debootstrap        local base images (base-image.sh)
+#   openssh-server     a private sshd for the engine tests (the system sshd is never touched)
+#   openssh-client     ssh-keygen for the local stack's key
+#   nginx-light        the hook proxy in the real-Salt tests
+#   openssl, curl, git secrets, health probes, the image tag's commit
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+declare -A binary_of=(
+  [debootstrap]=/usr/sbin/debootstrap
+  [openssh-server]=/usr/sbin/sshd
+  [openssh-client]=/usr/bin/ssh-keygen
+  [nginx-light]=/usr/sbin/nginx
+  [openssl]=/usr/bin/openssl
+  [curl]=/usr/bin/curl
+  [git]=/usr/bin/git
+)
+missing=()
+for package in "${!binary_of[@]}"; do [[ -x ${binary_of[$package]} ]] || missing+=("$package"); done
+if ((${#missing[@]} == 0)); then
+  log "OS packages present"
+  exit 0
+fi
+[[ $(id -u) == 0 ]] && command -v apt-get >/dev/null ||
+  die "missing packages: ${missing[*]} (install them with your package manager, as root)"
+log "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+# Installing openssh-server may start the system sshd; it is not ours to run.
