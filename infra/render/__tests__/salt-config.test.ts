@@ -1,0 +1,238 @@
+import { parse } from "yaml";
+import {
+  DEFAULT_MASTER_CONFIG_PATH,
+  DEFAULT_MINION_CONFIG_PATH,
+  DEFAULT_PILLAR_DIR,
+  DEFAULT_SALT_STATES_DIR,
+  HOOK_EVENT_TAG,
+  HOOK_URL_PATH,
+  defaultTagPattern,
+  renderHookProxyConfig,
+  renderMasterConfig,
+  renderMinionConfig,
+  renderSaltApiConfig,
+} from "../salt-config";
+import { renderPillar } from "../salt-pillar";
+
+const SECRET = "0123456789abcdef-secret";
+const master = (over: Partial<Parameters<typeof renderMasterConfig>[0]> = {}) =>
+  renderMasterConfig({
+    environment: "dev",
+    publishPort: 4505,
+    retPort: 4506,
+    webhookSecret: SECRET,
+    repository: "saltpipe/app",
+    batch: "50%",
+    ...over,
+  });
+
+describe("renderMasterConfig", () => {
+  test("defaults for real hosts: roots under /srv/saltpipe, reactor on the hook tag, no auto_accept, open_mode off", () => {
+    const c = parse(master());
+    expect(DEFAULT_SALT_STATES_DIR).toBe("/srv/saltpipe/salt-states");
+    expect(DEFAULT_PILLAR_DIR).toBe("/srv/saltpipe/pillar");
+    expect(DEFAULT_MASTER_CONFIG_PATH).toBe("/etc/salt/master.d/saltpipe.conf");
+    expect(DEFAULT_MINION_CONFIG_PATH).toBe("/etc/salt/minion.d/saltpipe.conf");
+    expect(c).toMatchObject({
+      interface: "0.0.0.0",
+      publish_port: 4505,
+      ret_port: 4506,
+      auto_accept: false,
+      open_mode: false,
+      file_roots: { base: ["/srv/saltpipe/salt-states/salt", "/srv/saltpipe/salt-states"] },
+      pillar_roots: { base: ["/srv/saltpipe/salt-states/pillar", "/srv/saltpipe/pillar"] },
+      runner_dirs: ["/srv/saltpipe/salt-states/salt/_runners"],
+      reactor: [{ [HOOK_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/registry.sls"] }],
+      saltpipe: {
+        environment: "dev",
+        hook: {
+          secret: SECRET,
+          repository: "saltpipe/app",
+          tag_pattern: defaultTagPattern("dev"),
+          max_body_bytes: 65536,
+        },
+        deploy: { batch: "50%", role: "app", timeout: 300 },
+      },
+    });
+    expect(c.root_dir).toBeUndefined();
+  });
+
+  test("paths are parameters (tests point them into temporary dirs)", () => {
+    const c = parse(
+      master({
+        statesDir: "/tmp/x/states",
+        pillarDir: "/tmp/x/pillar",
+        rootDir: "/tmp/x/root",
+        interface: "127.0.0.1",
+      }),
+    );
+    expect(c).toMatchObject({
+      root_dir: "/tmp/x/root",
+      interface: "127.0.0.1",
+      file_roots: { base: ["/tmp/x/states/salt", "/tmp/x/states"] },
+    });
+  });
+
+  test("the default tag pattern takes the environment and its dash-suffixed tags only", () => {
+    const re = new RegExp(defaultTagPattern("dev"));
+    expect(["dev", "dev-1a2b3c4", "dev-main.42"].every((t) => re.test(t))).toBe(true);
+    expect(["prod", "devil", "prod-dev", "dev-", "dev-a b"].some((t) => re.test(t))).toBe(false);
+  });
+
+  test.each([
+    [{ webhookSecret: "short" }, /webhookSecret/],
+    [{ batch: "0" }, /batch/],
+    [{ batch: "half" }, /batch/],
+    [{ environment: "dev prod" }, /environment/],
+    [{ repository: "Bad/Repo" }, /repository/],
+    [{ retPort: 70000 }, /retPort/],
+    [{ extra: { auto_accept: true } }, /auto_accept/],
+    [{ extra: { open_mode: true } }, /open_mode/],
+  ])("rejects %o", (over, err) => {
+    expect(() => master(over as never)).toThrow(err);
+  });
+});
+
+describe("renderSaltApiConfig", () => {
+  test("loopback only, webhook auth off (the reactor verifies), plain HTTP without a certificate", () => {
+    expect(parse(renderSaltApiConfig({ apiPort: 8001 }))).toEqual({
+      rest_cherrypy: {
+        host: "127.0.0.1",
+        port: 8001,
+        webhook_url: "/hook",
+        webhook_disable_auth: true,
+        max_request_body_size: 65536,
+        thread_pool: 8,
+        disable_ssl: true,
+      },
+    });
+  });
+  test("TLS when a certificate is given", () => {
+    const c = parse(
+      renderSaltApiConfig({
+        apiPort: 8001,
+        tls: { certFile: "/etc/pki/hook.crt", keyFile: "/etc/pki/hook.key" },
+      }),
+    );
+    expect(c.rest_cherrypy).toMatchObject({ ssl_crt: "/etc/pki/hook.crt", ssl_key: "/etc/pki/hook.key" });
+    expect(c.rest_cherrypy.disable_ssl).toBeUndefined();
+  });
+});
+
+describe("renderHookProxyConfig", () => {
+  test("forces the JSON content type, caps the body, POST only on the hook path, 404 elsewhere", () => {
+    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, maxBodyBytes: 16384 });
+    expect(text).toContain("listen 8443;");
+    expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
+    expect(text).toContain("proxy_set_header Content-Type application/json;");
+    expect(text).toContain(`proxy_pass http://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain("client_max_body_size 16384;");
+    expect(text).toContain("limit_except POST { deny all; }");
+    expect(text).toMatch(/location \/ \{\s+return 404;/);
+    expect(text).not.toContain("ssl");
+  });
+  test("terminates TLS and talks HTTPS to salt-api when a certificate is given", () => {
+    const text = renderHookProxyConfig({
+      hookPort: 8443,
+      apiPort: 8001,
+      tls: { certFile: "/c.pem", keyFile: "/k.pem" },
+    });
+    expect(text).toContain("listen 8443 ssl;");
+    expect(text).toContain("ssl_certificate /c.pem;");
+    expect(text).toContain("ssl_certificate_key /k.pem;");
+    expect(text).toContain(`proxy_pass https://127.0.0.1:8001${HOOK_URL_PATH};`);
+  });
+});
+
+describe("renderMinionConfig", () => {
+  test("master address, id, grains environment + roles", () => {
+    const c = parse(
+      renderMinionConfig({
+        id: "web-1",
+        master: "10.0.0.5",
+        masterPort: 4506,
+        publishPort: 4505,
+        environment: "test",
+        roles: ["app"],
+      }),
+    );
+    expect(c).toEqual({
+      id: "web-1",
+      master: "10.0.0.5",
+      master_port: 4506,
+      publish_port: 4505,
+      grains: { environment: "test", roles: ["app"] },
+      acceptance_wait_time: 2,
+    });
+  });
+  test("rejects a bad id or role", () => {
+    expect(() =>
+      renderMinionConfig({
+        id: "bad id",
+        master: "m",
+        masterPort: 1,
+        publishPort: 2,
+        environment: "dev",
+        roles: [],
+      }),
+    ).toThrow(/minion id/);
+    expect(() =>
+      renderMinionConfig({
+        id: "ok",
+        master: "m",
+        masterPort: 1,
+        publishPort: 2,
+        environment: "dev",
+        roles: ["a b"],
+      }),
+    ).toThrow(/role/);
+  });
+});
+
+describe("renderPillar", () => {
+  const base = {
+    environment: "dev",
+    app: { name: "app", port: 8080, proxyPort: 80, healthPath: "/healthz" },
+    deploy: { healthTimeoutSeconds: 30, drainSeconds: 10, keepImages: 3 },
+    registry: { server: "10.0.0.10:5000", repository: "saltpipe/app", username: "deploy", password: "pw" },
+  };
+  test("app, proxy, registry credentials; no webhook secret", () => {
+    const text = renderPillar(base);
+    const p = parse(text);
+    expect(p).toMatchObject({
+      saltpipe: { environment: "dev" },
+      proxy: { site: { name: "app", listen_port: 80, placeholder_server: "127.0.0.1:18081" } },
+      app: {
+        name: "app",
+        port: 8080,
+        health_path: "/healthz",
+        slots: { blue: 18081, green: 18082 },
+        upstream_file: "/etc/nginx/saltpipe/app-upstream.conf",
+        deploy: { health_timeout: 30, drain_seconds: 10, keep_images: 3 },
+        registry: {
+          server: "10.0.0.10:5000",
+          repository: "saltpipe/app",
+          username: "deploy",
+          password: "pw",
+        },
+      },
+    });
+    expect(p.docker).toBeUndefined();
+    expect(text).not.toMatch(/secret/i);
+  });
+  test("docker daemon config only when given", () => {
+    expect(
+      parse(renderPillar({ ...base, dockerDaemonConfig: { "insecure-registries": ["r:5000"] } })).docker,
+    ).toEqual({
+      daemon_config: { "insecure-registries": ["r:5000"] },
+    });
+  });
+  test("rejects half credentials and a bad health path", () => {
+    expect(() =>
+      renderPillar({ ...base, registry: { server: "r", repository: "x", username: "u" } }),
+    ).toThrow(/together/);
+    expect(() => renderPillar({ ...base, app: { ...base.app, healthPath: "healthz; rm -rf" } })).toThrow(
+      /healthPath/,
+    );
+  });
+});

@@ -1,0 +1,108 @@
+{#- -*- coding: utf-8 -*- #}
+{#- vim: ft=sls #}
+{#- Reactor for `salt/netapi/hook/saltpipe/registry`: a registry notification that the hook
+    proxy (nginx, master) passed to salt-api's /hook. Thin on purpose (reactions render one by
+    one in one process): verify, filter, hand off to orchestrate. No grains, no pillar, no
+    requisites. Settings come from the master config key `saltpipe` (rendered by
+    infra/render/salt-config.ts): environment, hook.secret, hook.repository, hook.tag_pattern.
+
+    Authentication (at least one must be present, and every one present must verify):
+      - `Authorization: Bearer <secret>` (what the distribution registry sends), compared in
+        constant time as HMAC(secret, token) == HMAC(secret, secret) with hmac.compare_digest
+        (hashutil.github_signature);
+      - `X-Saltpipe-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (or
+        `X-Hub-Signature-256`), compared with hashutil.github_signature (hmac.compare_digest).
+    The header is matched against a strict pattern before it reaches github_signature, which
+    would otherwise pick the hash algorithm from the header and raise on a malformed one.
+
+    Accepted: events with action `push`, a manifest media type, the configured repository,
+    a tag that matches tag_pattern and a sha256 digest. The last accepted event of the
+    envelope is handed off (the registry sends one per POST). Everything else renders no
+    reaction, logs a warning and fires `saltpipe/hook/<env>/refused` with the reason. -#}
+{%- set cfg = salt['config.get']('saltpipe', {}) %}
+{%- set hook = cfg.get('hook', {}) %}
+{%- set env = cfg.get('environment', '') | string %}
+{%- set secret = hook.get('secret', '') | string %}
+{%- set manifest_types = hook.get('manifest_media_types', [
+      'application/vnd.docker.distribution.manifest.v2+json',
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+      'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.oci.image.index.v1+json']) %}
+{%- set headers = data.get('headers') if data.get('headers') is mapping else {} %}
+{%- set body = data.get('body') if data.get('body') is string else '' %}
+{%- set post = data.get('post') if data.get('post') is mapping else {} %}
+{%- set ns = namespace(reason='', accepted=None, notes=[]) %}
+{%- set auth = headers.get('Authorization', '') | string %}
+{%- set sig = headers.get('X-Saltpipe-Signature', headers.get('X-Hub-Signature-256', '')) | string %}
+{%- if secret | length < 16 or not env %}
+{%-   set ns.reason = 'hook not configured (saltpipe:environment / saltpipe:hook:secret)' %}
+{%- elif body | length > hook.get('max_body_bytes', 65536) | int %}
+{%-   set ns.reason = 'body larger than ' ~ hook.get('max_body_bytes', 65536) ~ ' bytes' %}
+{%- elif not auth and not sig %}
+{%-   set ns.reason = 'no Authorization or X-Saltpipe-Signature header' %}
+{%- else %}
+{%-   if sig %}
+{%-     if not sig | regex_match('^(sha256=[0-9a-f]{64})$') %}
+{%-       set ns.reason = 'malformed signature header' %}
+{%-     elif not salt['hashutil.github_signature'](body, secret, sig) %}
+{%-       set ns.reason = 'bad signature' %}
+{%-     endif %}
+{%-   endif %}
+{%-   if auth and not ns.reason %}
+{%-     set bearer = auth | regex_match('^Bearer (\S{1,512})$') %}
+{%-     if not bearer %}
+{%-       set ns.reason = 'malformed Authorization header' %}
+{%-     elif not salt['hashutil.github_signature'](bearer[0], secret, 'sha256=' ~ salt['hashutil.hmac_compute'](secret, secret)) %}
+{%-       set ns.reason = 'bad bearer token' %}
+{%-     endif %}
+{%-   endif %}
+{%- endif %}
+{%- if not ns.reason %}
+{%-   set events = post.get('events') %}
+{%-   if events is not sequence or events is string or events | length == 0 %}
+{%-     set ns.reason = 'no events envelope' %}
+{%-   else %}
+{%-     for ev in events %}
+{%-       set target = ev.get('target') if ev is mapping and ev.get('target') is mapping else {} %}
+{%-       set ev_id = (ev.get('id', '') if ev is mapping else '') | string %}
+{%-       set ev_tag = target.get('tag', '') | string %}
+{%-       if not ev is mapping or ev.get('action') != 'push' %}
+{%-         do ns.notes.append(ev_id ~ ': not a push') %}
+{%-       elif target.get('mediaType') not in manifest_types %}
+{%-         do ns.notes.append(ev_id ~ ': not a manifest (' ~ target.get('mediaType', '') ~ ')') %}
+{%-       elif target.get('repository') != hook.get('repository') %}
+{%-         do ns.notes.append(ev_id ~ ': repository ' ~ target.get('repository', '') ~ ' is not ' ~ hook.get('repository')) %}
+{%-       elif not ev_tag or ev_tag | regex_match(hook.get('tag_pattern', '^$')) is none %}
+{%-         do ns.notes.append(ev_id ~ ': tag ' ~ ev_tag ~ ' is not for environment ' ~ env) %}
+{%-       elif not target.get('digest', '') | string | regex_match('^(sha256:[0-9a-f]{64})$') %}
+{%-         do ns.notes.append(ev_id ~ ': bad digest') %}
+{%-       elif not ev_id | regex_match('^([A-Za-z0-9._:-]{1,128})$') %}
+{%-         do ns.notes.append('bad event id') %}
+{%-       else %}
+{%-         set ns.accepted = {'environment': env, 'repository': target.repository, 'digest': target.digest, 'tag': ev_tag, 'event_id': ev_id} %}
+{%-       endif %}
+{%-     endfor %}
+{%-     if ns.accepted is none %}
+{%-       set ns.reason = 'no accepted event: ' ~ ns.notes | join('; ') %}
+{%-     endif %}
+{%-   endif %}
+{%- endif %}
+{%- if ns.reason %}
+{%-   do salt['log.warning']('saltpipe reactor: refused hook event ' ~ tag ~ ': ' ~ ns.reason[:300]) %}
+{%-   if env | regex_match('^([A-Za-z0-9_-]{1,63})$') %}
+saltpipe-reactor-registry-runner-event-send-refused:
+  runner.event.send:
+    - args:
+      - tag: {{ ('saltpipe/hook/' ~ env ~ '/refused') | json }}
+      - data:
+          reason: {{ ns.reason[:300] | json }}
+{%-   endif %}
+{%- else %}
+{%-   do salt['log.info']('saltpipe reactor: deploy ' ~ ns.accepted.digest ~ ' (' ~ ns.accepted.tag ~ ', event ' ~ ns.accepted.event_id ~ ') to ' ~ env) %}
+saltpipe-reactor-registry-runner-state-orchestrate:
+  runner.state.orchestrate:
+    - args:
+      - mods: orch.deploy
+      - pillar:
+          saltpipe_deploy: {{ ns.accepted | json }}
+{%- endif %}

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Deploy one image BY DIGEST: pull, start the new container beside the old one (the other
+# blue/green slot), wait for its health path, switch the proxy's upstream, drain and stop
+# the old one. A failed health check keeps the old one serving, removes the new one and
+# fails the state. The same digest twice changes nothing. The work is done by the
+# `saltpipe_app.deployed` state (salt://_states/saltpipe_app.py), which drives the docker
+# CLI with validated argv lists (no shell); see salt-states/README.md for why.
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import mapdata as app with context %}
+{%- set request = salt['pillar.get']('saltpipe_deploy', {}) %}
+{%- set registry = app.registry %}
+{%- set image = (registry.server ~ '/' if registry.server else '') ~ registry.repository %}
+---
+{%- if registry.username and registry.password %}
+
+# Registry credentials from pillar, in a dedicated docker config dir (never in the repo,
+# never on a command line).
+app-deploy-file-serialize-registry-auth:
+  file.serialize:
+    - name: {{ app.docker_config_dir }}/config.json
+    - serializer: json
+    - dataset:
+        auths:
+          {{ registry.server | json }}:
+            auth: {{ (registry.username ~ ':' ~ registry.password) | base64_encode | json }}
+    - makedirs: true
+    - dir_mode: '0700'
+    - mode: '0600'
+    - show_changes: false
+    - require_in:
+      - saltpipe_app: app-deploy-saltpipe-app-deployed
+{%- endif %}
+{%- if request.get('digest') %}
+
+app-deploy-saltpipe-app-deployed:
+  saltpipe_app.deployed:
+    - name: {{ app.name | json }}
+    - image: {{ image | json }}
+    - digest: {{ request.digest | json }}
+    - port: {{ app.port }}
+    - health_path: {{ app.health_path | json }}
+    - health_timeout: {{ app.deploy.health_timeout }}
+    - health_interval: {{ app.deploy.health_interval }}
+    - drain_seconds: {{ app.deploy.drain_seconds }}
+    - keep_images: {{ app.deploy.keep_images }}
+    - slots: {{ app.slots | json }}
+    - bind_address: {{ app.bind_address | json }}
+    - upstream_file: {{ app.upstream_file | json }}
+    - nginx_test_cmd: {{ app.nginx_test_cmd | json }}
+    - nginx_reload_cmd: {{ app.nginx_reload_cmd | json }}
+    - docker_cli: {{ app.docker_cli | json }}
+    - docker_config_dir: {{ app.docker_config_dir | json }}
+    - env: {{ app.env | json }}
+    - labels:
+        saltpipe.event_id: {{ request.get('event_id', '') | string | json }}
+        saltpipe.tag: {{ request.get('tag', '') | string | json }}
+{%- else %}
+
+app-deploy-test-nop-no-digest:
+  test.nop:
+    - name: no digest in pillar saltpipe_deploy:digest; nothing to deploy
+{%- endif %}

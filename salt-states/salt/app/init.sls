@@ -1,0 +1,7 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# The app on a minion: registry credentials, then the deploy of the digest in pillar
+# `saltpipe_deploy:digest` (given by the orchestration; without it nothing is deployed).
+---
+include:
+  - .deploy

@@ -1,0 +1,432 @@
+/**
+ * Every SLS of salt-states/ renders with the pinned Salt (`salt-call --local state.show_sls`)
+ * for Ubuntu 24.04, CentOS Stream 9 and Debian 12 grains; the per-family package and
+ * service names are asserted. The reactor and the orchestration render too
+ * (`slsutil.renderer` with the event's `tag`/`data`), for accepted and refused events.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import { renderPillar } from "../../infra/render/salt-pillar";
+import { defaultTagPattern, HOOK_EVENT_TAG } from "../../infra/render/salt-config";
+import { STATES_DIR, hmacSha256Hex, mkTemp, randomDigest, registryEnvelope, run, saltBin } from "./helpers";
+
+jest.setTimeout(120_000);
+
+const PLATFORMS = {
+  "ubuntu-24.04": {
+    os: "Ubuntu",
+    os_family: "Debian",
+    osfinger: "Ubuntu-24.04",
+    osmajorrelease: 24,
+    oscodename: "noble",
+  },
+  "centos-stream-9": {
+    os: "CentOS Stream",
+    os_family: "RedHat",
+    osfinger: "CentOS Stream-9",
+    osmajorrelease: 9,
+    oscodename: "",
+  },
+  "debian-12": {
+    os: "Debian",
+    os_family: "Debian",
+    osfinger: "Debian-12",
+    osmajorrelease: 12,
+    oscodename: "bookworm",
+  },
+} as const;
+type Platform = keyof typeof PLATFORMS;
+
+const SECRET = "render-test-secret-0123456789";
+const DIGEST = randomDigest();
+
+/** All SLS names under salt-states/salt (top.sls excluded). */
+function allSls(): string[] {
+  const root = path.join(STATES_DIR, "salt");
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.name.endsWith(".sls") && !(dir === root && entry.name === "top.sls")) {
+        const rel = path
+          .relative(root, p)
+          .replace(/\.sls$/, "")
+          .split(path.sep);
+        if (rel.at(-1) === "init") rel.pop();
+        out.push(rel.join("."));
+      }
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+function setup(platform: Platform, extraPillar: Record<string, unknown> = {}): string {
+  const dir = mkTemp(`saltpipe-render-${platform}-`);
+  fs.mkdirSync(path.join(dir, "conf"));
+  fs.mkdirSync(path.join(dir, "pillar"));
+  fs.writeFileSync(
+    path.join(dir, "pillar", "saltpipe.sls"),
+    renderPillar({
+      environment: "dev",
+      app: { name: "app", port: 8080, proxyPort: 8088, healthPath: "/healthz" },
+      deploy: { healthTimeoutSeconds: 20, drainSeconds: 5, keepImages: 3 },
+      registry: {
+        server: "10.0.0.10:5000",
+        repository: "saltpipe/app",
+        username: "deploy",
+        password: "s3cret-pass",
+      },
+      dockerDaemonConfig: { "insecure-registries": ["10.0.0.10:5000"] },
+    }) + (Object.keys(extraPillar).length ? stringify(extraPillar) : ""),
+  );
+  fs.writeFileSync(
+    path.join(dir, "conf", "minion"),
+    stringify({
+      id: `render-${platform}`,
+      file_client: "local",
+      root_dir: dir,
+      file_roots: { base: [path.join(STATES_DIR, "salt"), STATES_DIR] },
+      pillar_roots: { base: [path.join(STATES_DIR, "pillar"), path.join(dir, "pillar")] },
+      grains: { ...PLATFORMS[platform], roles: ["app"], environment: "dev" },
+      // What the master config carries (read by orch and reactor through config.get).
+      saltpipe: {
+        environment: "dev",
+        hook: {
+          secret: SECRET,
+          repository: "saltpipe/app",
+          tag_pattern: defaultTagPattern("dev"),
+          max_body_bytes: 65536,
+        },
+        deploy: { batch: "50%", role: "app", timeout: 120 },
+      },
+      log_level: "warning",
+    }),
+  );
+  return dir;
+}
+
+type Chunk = Record<string, unknown> & { __sls__: string };
+type ShowSls = Record<string, Chunk>;
+
+async function showSls(dir: string, mods: string[], pillar?: Record<string, unknown>): Promise<ShowSls> {
+  const args = [
+    "--local",
+    "-c",
+    path.join(dir, "conf"),
+    "--out",
+    "json",
+    "--retcode-passthrough",
+    "state.show_sls",
+    mods.join(","),
+  ];
+  if (pillar) args.push(`pillar=${JSON.stringify(pillar)}`);
+  const res = await run(saltBin("salt-call"), args);
+  if (res.code !== 0)
+    throw new Error(`show_sls ${mods.join(",")} failed (${res.code}):\n${res.stdout}\n${res.stderr}`);
+  const out = JSON.parse(res.stdout).local;
+  if (Array.isArray(out)) throw new Error(`render errors:\n${out.join("\n")}`);
+  return out as ShowSls;
+}
+
+/** The args of state `id` as one object, plus its function (`pkg.installed`). */
+function stateArgs(high: ShowSls, id: string): { fun: string; args: Record<string, unknown> } {
+  const chunk = high[id];
+  if (!chunk) throw new Error(`state ${id} not rendered; have: ${Object.keys(high).join(", ")}`);
+  for (const [mod, value] of Object.entries(chunk)) {
+    if (mod.startsWith("__") || !Array.isArray(value)) continue;
+    const args: Record<string, unknown> = {};
+    let fun = "";
+    for (const item of value) {
+      if (typeof item === "string") fun = `${mod}.${item}`;
+      else Object.assign(args, item);
+    }
+    return { fun, args };
+  }
+  throw new Error(`state ${id} has no module`);
+}
+
+describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s", (platform) => {
+  let dir: string;
+  let high: ShowSls;
+  const family = PLATFORMS[platform].os_family;
+
+  beforeAll(async () => {
+    dir = setup(platform);
+    high = await showSls(dir, allSls(), {
+      saltpipe_deploy: { digest: DIGEST, environment: "dev", event_id: "e1", tag: "dev-abc" },
+    });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("every SLS renders", () => {
+    const rendered = new Set(Object.values(high).map((c) => c.__sls__));
+    // Every SLS that declares states shows up (init.sls files only include others).
+    for (const sls of allSls()) {
+      const file = fs.existsSync(path.join(STATES_DIR, "salt", ...sls.split(".")) + ".sls")
+        ? path.join(STATES_DIR, "salt", ...sls.split(".")) + ".sls"
+        : path.join(STATES_DIR, "salt", ...sls.split("."), "init.sls");
+      const declares = /^[a-z0-9][\w.-]*:\s*$/m.test(
+        fs.readFileSync(file, "utf8").replace(/^include:\s*$/m, ""),
+      );
+      if (declares) expect({ sls, rendered: rendered.has(sls) }).toEqual({ sls, rendered: true });
+    }
+  });
+
+  test("docker: per-family packages, repository and service", () => {
+    const pkg = stateArgs(high, "docker-package-install-pkg-installed");
+    expect(pkg.fun).toBe("pkg.installed");
+    if (family === "RedHat") {
+      expect(pkg.args.pkgs).toEqual(["docker-ce", "docker-ce-cli", "containerd.io"]);
+      const repo = stateArgs(high, "docker-package-install-pkgrepo-managed");
+      expect(repo.args.baseurl).toBe("https://download.docker.com/linux/centos/$releasever/$basearch/stable");
+      expect(repo.args.gpgcheck).toBe(1);
+    } else {
+      expect(pkg.args.pkgs).toEqual(["docker.io"]);
+      expect(high["docker-package-install-pkgrepo-managed"]).toBeUndefined();
+    }
+    const svc = stateArgs(high, "docker-service-running-service-running");
+    expect(svc).toMatchObject({
+      fun: "service.running",
+      args: { name: "docker", unless: "/usr/bin/docker info" },
+    });
+    const daemon = stateArgs(high, "docker-config-file-file-managed");
+    expect(daemon.args).toMatchObject({
+      name: "/etc/docker/daemon.json",
+      dataset: { "insecure-registries": ["10.0.0.10:5000"] },
+    });
+    expect(stateArgs(high, "docker-service-clean-service-dead").args.name).toBe("docker");
+    expect(stateArgs(high, "docker-package-clean-pkg-removed").args.pkgs).toEqual(pkg.args.pkgs);
+  });
+
+  test("proxy: nginx package, service, site and per-family default site", () => {
+    expect(stateArgs(high, "proxy-package-install-pkg-installed").args.name).toBe("nginx");
+    expect(stateArgs(high, "proxy-service-running-service-running").args).toMatchObject({
+      name: "nginx",
+      reload: true,
+    });
+    const site = stateArgs(high, "proxy-config-file-file-managed-site");
+    expect(site.args.name).toBe("/etc/nginx/conf.d/saltpipe-app.conf");
+    expect(
+      (site.args.context as { proxy: { site: { listen_port: number }; user: string } }).proxy.site
+        .listen_port,
+    ).toBe(8088);
+    expect((site.args.context as { proxy: { user: string } }).proxy.user).toBe(
+      family === "RedHat" ? "nginx" : "www-data",
+    );
+    const upstream = stateArgs(high, "proxy-config-file-file-managed-upstream");
+    expect(upstream.args).toMatchObject({ name: "/etc/nginx/saltpipe/app-upstream.conf", replace: false });
+    if (family === "Debian") {
+      expect(stateArgs(high, "proxy-config-file-file-absent-default-1").args.name).toBe(
+        "/etc/nginx/sites-enabled/default",
+      );
+    } else {
+      expect(high["proxy-config-file-file-absent-default-1"]).toBeUndefined();
+    }
+  });
+
+  test("app.deploy: the digest from pillar, registry credentials from pillar", () => {
+    const deploy = stateArgs(high, "app-deploy-saltpipe-app-deployed");
+    expect(deploy.fun).toBe("saltpipe_app.deployed");
+    expect(deploy.args).toMatchObject({
+      name: "app",
+      image: "10.0.0.10:5000/saltpipe/app",
+      digest: DIGEST,
+      port: 8080,
+      health_path: "/healthz",
+      health_timeout: 20,
+      drain_seconds: 5,
+      slots: { blue: 18081, green: 18082 },
+      upstream_file: "/etc/nginx/saltpipe/app-upstream.conf",
+    });
+    const auth = stateArgs(high, "app-deploy-file-serialize-registry-auth");
+    expect(auth.args).toMatchObject({
+      name: "/etc/saltpipe/docker/config.json",
+      mode: "0600",
+      show_changes: false,
+    });
+    const dataset = auth.args.dataset as { auths: Record<string, { auth: string }> };
+    expect(Buffer.from(dataset.auths["10.0.0.10:5000"].auth, "base64").toString()).toBe("deploy:s3cret-pass");
+  });
+
+  test("app.deploy without a digest does nothing", async () => {
+    const h = await showSls(dir, ["app.deploy"]);
+    expect(Object.keys(h)).toContain("app-deploy-test-nop-no-digest");
+    expect(h["app-deploy-saltpipe-app-deployed"]).toBeUndefined();
+  });
+});
+
+describe("orchestration and reactor render", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = setup("debian-12");
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test("orch.deploy hands the digest to the saltpipe.rollout runner with the batch from config", async () => {
+    const high = await showSls(dir, ["orch.deploy"], {
+      saltpipe_deploy: {
+        environment: "dev",
+        digest: DIGEST,
+        repository: "saltpipe/app",
+        tag: "dev-1",
+        event_id: "ev-1",
+      },
+    });
+    const rollout = stateArgs(high, "saltpipe-orch-deploy-salt-runner-rollout");
+    expect(rollout).toMatchObject({
+      fun: "salt.runner",
+      args: {
+        name: "saltpipe.rollout",
+        environment: "dev",
+        digest: DIGEST,
+        batch: "50%",
+        role: "app",
+        event_id: "ev-1",
+      },
+    });
+  });
+
+  test("orch.deploy refuses a request for another environment or a bad digest", async () => {
+    for (const req of [
+      { environment: "prod", digest: DIGEST },
+      { environment: "dev", digest: "sha256:xyz" },
+    ]) {
+      const high = await showSls(dir, ["orch.deploy"], { saltpipe_deploy: req });
+      expect(Object.keys(high)).toEqual(["saltpipe-orch-deploy-test-fail-without-changes"]);
+    }
+  });
+
+  async function react(body: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
+    let parsed: unknown = {};
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = {};
+    }
+    const data = { body, post: parsed, headers };
+    const res = await run(saltBin("salt-call"), [
+      "--local",
+      "-c",
+      path.join(dir, "conf"),
+      "--out",
+      "json",
+      "slsutil.renderer",
+      `path=${path.join(STATES_DIR, "reactor", "registry.sls")}`,
+      "default_renderer=jinja|yaml",
+      `tag=${HOOK_EVENT_TAG}`,
+      `data=${JSON.stringify(data)}`,
+    ]);
+    if (res.code !== 0) throw new Error(`reactor render failed:\n${res.stdout}\n${res.stderr}`);
+    return JSON.parse(res.stdout).local as Record<string, unknown>;
+  }
+  const ok = (tag = "dev-1a2b3c4") =>
+    registryEnvelope({ id: "ev-ok", repository: "saltpipe/app", tag, digest: DIGEST });
+
+  test("accepts a bearer-authenticated manifest push of this environment's tag", async () => {
+    const out = await react(ok(), { Authorization: `Bearer ${SECRET}` });
+    const reaction = out["saltpipe-reactor-registry-runner-state-orchestrate"] as Record<string, unknown[]>;
+    expect(reaction).toBeDefined();
+    const args = (reaction["runner.state.orchestrate"][0] as { args: Record<string, unknown>[] }).args;
+    expect(args[0]).toEqual({ mods: "orch.deploy" });
+    expect(args[1]).toEqual({
+      pillar: {
+        saltpipe_deploy: {
+          environment: "dev",
+          repository: "saltpipe/app",
+          digest: DIGEST,
+          tag: "dev-1a2b3c4",
+          event_id: "ev-ok",
+        },
+      },
+    });
+  });
+
+  test("accepts an HMAC-SHA256 signature of the raw body", async () => {
+    const body = ok();
+    const out = await react(body, { "X-Saltpipe-Signature": `sha256=${hmacSha256Hex(SECRET, body)}` });
+    expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeDefined();
+  });
+
+  test.each([
+    ["forged bearer token", ok(), { Authorization: "Bearer not-the-secret-at-all" }, "bad bearer token"],
+    [
+      "bearer prefix of the secret",
+      ok(),
+      { Authorization: `Bearer ${SECRET.slice(0, -1)}` },
+      "bad bearer token",
+    ],
+    ["forged signature", ok(), { "X-Saltpipe-Signature": `sha256=${"0".repeat(64)}` }, "bad signature"],
+    [
+      "signature with another hash",
+      ok(),
+      { "X-Saltpipe-Signature": `md5=${"0".repeat(32)}` },
+      "malformed signature header",
+    ],
+    [
+      "signature of another body",
+      ok(),
+      { "X-Saltpipe-Signature": `sha256=${hmacSha256Hex(SECRET, "{}")}` },
+      "bad signature",
+    ],
+    [
+      "good bearer but forged signature",
+      ok(),
+      { Authorization: `Bearer ${SECRET}`, "X-Saltpipe-Signature": `sha256=${"1".repeat(64)}` },
+      "bad signature",
+    ],
+    ["no credentials", ok(), {}, "no Authorization or X-Saltpipe-Signature header"],
+    [
+      "wrong environment",
+      ok("prod-1a2b3c4"),
+      { Authorization: `Bearer ${SECRET}` },
+      "is not for environment dev",
+    ],
+    [
+      "tag that only starts like the environment",
+      ok("devil"),
+      { Authorization: `Bearer ${SECRET}` },
+      "is not for environment dev",
+    ],
+    [
+      "wrong repository",
+      registryEnvelope({ repository: "other/app", tag: "dev-1", digest: DIGEST }),
+      { Authorization: `Bearer ${SECRET}` },
+      "repository other/app is not saltpipe/app",
+    ],
+    [
+      "blob push",
+      registryEnvelope({ repository: "saltpipe/app", digest: DIGEST, mediaType: "application/octet-stream" }),
+      { Authorization: `Bearer ${SECRET}` },
+      "not a manifest",
+    ],
+    [
+      "pull event",
+      registryEnvelope({ action: "pull", repository: "saltpipe/app", tag: "dev-1", digest: DIGEST }),
+      { Authorization: `Bearer ${SECRET}` },
+      "not a push",
+    ],
+    [
+      "no envelope",
+      JSON.stringify({ hello: "world" }),
+      { Authorization: `Bearer ${SECRET}` },
+      "no events envelope",
+    ],
+    [
+      "bad digest",
+      registryEnvelope({ repository: "saltpipe/app", tag: "dev-1", digest: "sha256:nothex" }),
+      { Authorization: `Bearer ${SECRET}` },
+      "bad digest",
+    ],
+  ])("refuses %s", async (_name, body, headers, reason) => {
+    const out = await react(body, headers as Record<string, string>);
+    expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeUndefined();
+    const refused = out["saltpipe-reactor-registry-runner-event-send-refused"] as Record<string, unknown[]>;
+    expect(refused).toBeDefined();
+    const args = (refused["runner.event.send"][0] as { args: Record<string, unknown>[] }).args;
+    expect(args[0]).toEqual({ tag: "saltpipe/hook/dev/refused" });
+    expect(String((args[1].data as { reason: string }).reason)).toContain(reason);
+  });
+});
