@@ -179,6 +179,37 @@ export function renderWaitForMinionsScript(minionIds: readonly string[], timeout
   );
 }
 
+/**
+ * Applies the highstate (the minions' base: Docker engine, proxy) on the given minions
+ * through the master, and fails listing every state that did not succeed.
+ */
+export function renderHighstateScript(minionIds: readonly string[], timeoutSeconds: number): string {
+  const check = [
+    "import json, sys",
+    "out = json.load(sys.stdin)",
+    "bad = []",
+    "for minion in sys.argv[1].split(','):",
+    "    result = out.get(minion)",
+    "    if not isinstance(result, dict):",
+    "        bad.append('%s: %s' % (minion, str(result)[:300] if result is not None else 'no answer'))",
+    "        continue",
+    "    for sid, state in result.items():",
+    "        if not isinstance(state, dict) or state.get('result') is False:",
+    "            comment = state.get('comment', '') if isinstance(state, dict) else state",
+    "            bad.append('%s: %s: %s' % (minion, sid, str(comment)[:300]))",
+    "if bad:",
+    "    sys.exit('highstate failed:\\n' + '\\n'.join(bad))",
+    "print('highstate applied on %d minions' % len(sys.argv[1].split(',')))",
+  ].join("\n");
+  const list = shellQuote(minionIds.join(","));
+  return lines(
+    "#!/bin/bash",
+    "set -euo pipefail",
+    `out=$(salt --out=json --static --timeout=${timeoutSeconds} -L ${list} state.highstate || true)`,
+    `printf '%s' "$out" | python3 -c ${shellQuote(check)} ${list}`,
+  );
+}
+
 /** Makes the master read uploaded states/pillar: clears the fileserver cache and refreshes pillar. */
 export function renderStatesRefreshScript(): string {
   return lines(

@@ -5,10 +5,10 @@ import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { SaltSpec } from "../config/spec";
 import type { Host } from "../hosts/host";
-import { type HostFile, renderWaitForMinionsScript } from "../render/bootstrap";
+import { type HostFile, renderHighstateScript, renderWaitForMinionsScript } from "../render/bootstrap";
 import { SaltMaster } from "./master";
 import { SaltMinion } from "./minion";
-import { remoteScript } from "./remote";
+import { contentHash, remoteScript } from "./remote";
 
 export interface ClusterMinion {
   readonly host: Host;
@@ -26,13 +26,19 @@ export interface SaltClusterArgs {
   readonly statesDir?: string;
   /** How long to wait for every minion to answer, in seconds (default 300). */
   readonly readyTimeoutSeconds?: number;
+  /**
+   * Apply the highstate to every minion once they answer (default true), and again when the
+   * state tree or the master's files change: the minions' base (Docker, proxy) is in place
+   * before anything is deployed.
+   */
+  readonly highstate?: boolean;
 }
 
 export class SaltCluster extends pulumi.ComponentResource {
   readonly master: SaltMaster;
   readonly minions: SaltMinion[];
   readonly minionIds: string[];
-  /** Completes when every minion answers `test.ping` through the master. */
+  /** Completes when every minion answers `test.ping` through the master (and, by default, has its highstate). */
   readonly ready: command.remote.Command;
 
   constructor(name: string, args: SaltClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,7 +69,7 @@ export class SaltCluster extends pulumi.ComponentResource {
         ),
     );
     this.minionIds = ids;
-    this.ready = remoteScript(`${name}-ready`, {
+    const answering = remoteScript(`${name}-ready`, {
       host: args.master,
       script: renderWaitForMinionsScript(ids, args.readyTimeoutSeconds ?? 300),
       triggers: [ids.join(",")],
@@ -71,6 +77,21 @@ export class SaltCluster extends pulumi.ComponentResource {
       parent: this,
       timeoutMinutes: Math.ceil((args.readyTimeoutSeconds ?? 300) / 60) + 1,
     });
+    this.ready =
+      args.highstate === false
+        ? answering
+        : remoteScript(`${name}-highstate`, {
+            host: args.master,
+            script: renderHighstateScript(ids, 600),
+            triggers: [
+              ids.join(","),
+              this.master.statesHash,
+              pulumi.output(args.masterFiles).apply(contentHash),
+            ],
+            dependsOn: [answering],
+            parent: this,
+            timeoutMinutes: 15,
+          });
     this.registerOutputs({ minionIds: this.minionIds });
   }
 }

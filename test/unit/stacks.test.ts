@@ -158,7 +158,7 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
       ),
     );
     expect(image.secretInputs.has("registry")).toBe(true);
-    expect(dependencies.get(`${stack}-app`)).toEqual([`${stack}-salt-ready`]);
+    expect(dependencies.get(`${stack}-app`)).toEqual([`${stack}-salt-highstate`]);
     expect(await promiseOf(env.imageDigest)).toBe(`sha256:${"ab".repeat(32)}`);
   });
 

@@ -4,6 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import {
   renderAcceptMinionScript,
+  renderHighstateScript,
   renderMinionKeyScript,
   renderRestartScript,
   renderSyncTreeScript,
@@ -135,5 +136,47 @@ describe("service scripts", () => {
       }
     })();
     expect(result).toBe("minions not answering after 5s: web-2 \n");
+  });
+});
+
+describe("renderHighstateScript, run with a fake salt", () => {
+  function runWith(saltOutput: string): { ok: boolean; text: string } {
+    const fakeBin = path.join(dir, "bin");
+    fs.mkdirSync(fakeBin, { recursive: true });
+    fs.writeFileSync(path.join(fakeBin, "salt"), `#!/bin/sh\ncat <<'OUT'\n${saltOutput}\nOUT\n`, {
+      mode: 0o755,
+    });
+    try {
+      const out = execFileSync("bash", ["-s"], {
+        input: renderHighstateScript(["web-1", "web-2"], 60),
+        env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      return { ok: true, text: String(out) };
+    } catch (e) {
+      return { ok: false, text: String((e as { stderr: Buffer }).stderr) };
+    }
+  }
+
+  test("passes when every state of every minion succeeded", () => {
+    const ok = { "pkg_|-docker_|-docker_|-installed": { result: true, comment: "" } };
+    expect(runWith(JSON.stringify({ "web-1": ok, "web-2": ok }))).toEqual({
+      ok: true,
+      text: "highstate applied on 2 minions\n",
+    });
+  });
+
+  test("fails naming the failed state and the minion that did not answer", () => {
+    const bad = { "service_|-nginx_|-nginx_|-running": { result: false, comment: "nginx failed to start" } };
+    const result = runWith(JSON.stringify({ "web-1": bad }));
+    expect(result.ok).toBe(false);
+    expect(result.text).toContain("web-1: service_|-nginx_|-nginx_|-running: nginx failed to start");
+    expect(result.text).toContain("web-2: no answer");
+  });
+
+  test("fails on a render error (a list of messages instead of states)", () => {
+    const result = runWith(JSON.stringify({ "web-1": ["Rendering SLS 'base:proxy' failed"], "web-2": {} }));
+    expect(result.ok).toBe(false);
+    expect(result.text).toContain(`web-1: ["Rendering SLS 'base:proxy' failed"]`);
   });
 });

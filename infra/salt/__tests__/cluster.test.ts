@@ -83,6 +83,7 @@ describe("SaltCluster", () => {
           ["install", "keys", "config", "accept", "service"].map((s) => `c-${m}-${s}`),
         ),
         "c-ready",
+        "c-highstate",
       ].sort(),
     );
     expect(ofType("saltpipe:salt:SaltMinion").map((r) => r.name)).toEqual(["c-web-1", "c-web-2"]);
@@ -139,7 +140,7 @@ describe("SaltCluster", () => {
     expect(named("c-master-states").secretInputs.has("stdin")).toBe(false);
   });
 
-  test("changing one state file changes only the states upload and its refresh trigger", async () => {
+  test("changing one state file changes only the states upload and what must reload (refresh, highstate)", async () => {
     await buildCluster(statesCopy());
     const before = new Map(recorded.map((r) => [r.name, JSON.stringify(r.inputs)]));
     resetAll();
@@ -151,7 +152,7 @@ describe("SaltCluster", () => {
     const changed = recorded
       .filter((r) => before.get(r.name) !== JSON.stringify(r.inputs))
       .map((r) => r.name);
-    expect(changed.sort()).toEqual(["c-master-refresh", "c-master-states"]);
+    expect(changed.sort()).toEqual(["c-highstate", "c-master-refresh", "c-master-states"]);
     expect(named("c-master-states").inputs.stdin).toContain("app: {changed: true}");
   });
 
