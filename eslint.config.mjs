@@ -2,7 +2,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "coverage/**", "**/*.js", "**/*.mjs", "app/dist/**", ".state/**"] },
+  {
+    ignores: ["node_modules/**", "dist/**", "coverage/**", "**/*.js", "**/*.mjs", "app/dist/**", ".state/**"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

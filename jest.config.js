@@ -31,5 +31,18 @@ module.exports = {
       transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json" }] },
       testMatch: ["<rootDir>/app/**/*.test.ts"],
     },
+    {
+      displayName: "policy",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/policy/__tests__/**/*.test.ts"],
+    },
+    {
+      // Packs the package, installs it into a copy of examples/consumer and runs that project's tests.
+      displayName: "package",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/test/package/**/*.test.ts"],
+    },
   ],
 };

@@ -17,7 +17,15 @@ export {
   renderHookProxyConfig,
   HOOK_URL_PATH,
   EVENT_TAGS,
+  type MasterConfigOptions,
+  type MinionConfigOptions,
+  type SaltApiConfigOptions,
+  type HookProxyOptions,
+  type TlsFiles,
+  defaultTagPattern,
+  DEFAULT_SALT_STATES_DIR,
+  DEFAULT_PILLAR_DIR,
 } from "./render/salt-config";
-export { renderPillar } from "./render/salt-pillar";
-export { renderRegistryConfig } from "./render/registry";
+export { renderPillar, type PillarOptions } from "./render/salt-pillar";
+export { renderRegistryConfig, type RegistryConfigOptions } from "./render/registry";
 export { OS_INFO, type OsInfo } from "./render/os";

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p app/tsconfig.json --noEmit
-npx jest --selectProjects unit app salt engine "$@"
+npx jest --selectProjects unit app salt engine policy package "$@"

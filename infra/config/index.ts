@@ -1,4 +1,11 @@
 export * from "./spec";
 export { DEFAULTS } from "./defaults";
-export { ConfigError, parseStackConfig, stackFileOf, CONFIG_NAMESPACE, type RawSecrets } from "./validate";
+export {
+  ConfigError,
+  parseStackConfig,
+  stackFileOf,
+  CONFIG_NAMESPACE,
+  type RawSecrets,
+  type ParseContext,
+} from "./validate";
 export { readStackConfig, asSecrets, type Spec } from "./read";

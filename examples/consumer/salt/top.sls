@@ -1,0 +1,4 @@
+base:
+  'roles:shop':
+    - match: grain
+    - shop
