@@ -26,6 +26,12 @@ module.exports = {
       testMatch: ["<rootDir>/test/engine/**/*.test.ts"],
     },
     {
+      displayName: "e2e",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+    },
+    {
       displayName: "app",
       testEnvironment: "node",
       transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "app/tsconfig.json" }] },

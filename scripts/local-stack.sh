@@ -18,7 +18,10 @@ cd "$SALTPIPE_ROOT"
 action="${1:-up}"
 [[ $# -gt 0 ]] && shift
 
-STATE="$SALTPIPE_ROOT/.state"
+# SALTPIPE_STATE_DIR and SALTPIPE_CONFIG_OVERRIDES (a JSON object of saltpipe keys merged
+# over the committed file, e.g. another namePrefix and ports) let a second local
+# environment run beside the first: the end-to-end tests use them.
+STATE="${SALTPIPE_STATE_DIR:-$SALTPIPE_ROOT/.state}"
 PROJECT="$STATE/project"
 CONFIG_FILE="$PROJECT/Pulumi.local.yaml"
 
@@ -31,7 +34,9 @@ prepare_machine() {
   bash scripts/setup-salt.sh --wheelhouse >&2
   local wheelhouse
   wheelhouse="$(ls -d "$SALTPIPE_CACHE"/wheelhouse-salt-*-py* | sort -V | tail -n1)"
-  ln -sfn "$wheelhouse" "$STATE/wheelhouse"
+  # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.
+  mkdir -p "$SALTPIPE_ROOT/.state"
+  ln -sfn "$wheelhouse" "$SALTPIPE_ROOT/.state/wheelhouse"
 }
 
 prepare_engine() {

@@ -9,6 +9,8 @@ const spec = readStackConfig();
 const environment = new Environment(spec.environment, { spec, projectDir: path.join(__dirname, "..") });
 
 export const masterAddress = environment.masterAddress;
+export const masterSsh = environment.masterSsh;
+export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;
 export const registry = environment.registry;

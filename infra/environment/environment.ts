@@ -33,6 +33,8 @@ interface Placement {
 
 export class Environment extends pulumi.ComponentResource {
   readonly masterAddress: pulumi.Output<string>;
+  /** How operators reach the master over SSH (the status, rollback and approve commands). */
+  readonly masterSsh: pulumi.Output<{ host: string; port: number; user: string }>;
   /** URL the registry posts push notifications to. */
   readonly webhookUrl: pulumi.Output<string>;
   readonly appUrls: pulumi.Output<string[]>;
@@ -80,6 +82,10 @@ export class Environment extends pulumi.ComponentResource {
     );
 
     this.masterAddress = placement.master.publicAddress;
+    const ssh = placement.master.connection;
+    this.masterSsh = pulumi
+      .all([ssh.host, ssh.port ?? 22, ssh.user ?? "root"])
+      .apply(([host, port, user]) => ({ host, port, user }));
     this.webhookUrl = hookUrl(spec, placement.master);
     this.appUrls = pulumi.output(appUrls(spec, placement.minions));
     this.registry = pulumi.output(placement.registry.pushRepository);
@@ -87,6 +93,7 @@ export class Environment extends pulumi.ComponentResource {
     this.imageDigest = image.digest;
     this.registerOutputs({
       masterAddress: this.masterAddress,
+      masterSsh: this.masterSsh,
       webhookUrl: this.webhookUrl,
       appUrls: this.appUrls,
       registry: this.registry,

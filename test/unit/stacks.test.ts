@@ -281,12 +281,15 @@ describe("the program", () => {
     const program = await import("../../stacks/index");
     expect(Object.keys(program).sort()).toEqual([
       "appUrls",
+      "environmentName",
       "imageDigest",
       "imageName",
       "masterAddress",
+      "masterSsh",
       "registry",
       "webhookUrl",
     ]);
     expect(await promiseOf(program.webhookUrl)).toBe("http://master:8443/hook/saltpipe/registry");
+    expect(await promiseOf(program.masterSsh)).toEqual({ host: "127.0.0.1", port: 32000, user: "root" });
   });
 });

@@ -1,0 +1,54 @@
+/**
+ * What an operator command needs to know about a stack: its outputs and the SSH key that
+ * reaches its master, read through the Pulumi CLI (the `local` stack through its wrapper).
+ */
+import { execFileSync } from "child_process";
+import { PACKAGE_ROOT } from "../../infra/paths";
+
+export interface MasterSsh {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+}
+
+export interface StackAccess {
+  readonly stack: string;
+  readonly environment: string;
+  readonly masterSsh: MasterSsh;
+  readonly privateKey: string;
+}
+
+export class OpsError extends Error {}
+
+function pulumi(stack: string, args: string[]): string {
+  const [file, argv] =
+    stack === "local"
+      ? ["bash", ["scripts/local-stack.sh", "pulumi", ...args]]
+      : ["pulumi", [...args, "--stack", stack]];
+  try {
+    return execFileSync(file, argv, {
+      cwd: PACKAGE_ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    const stderr = String((e as { stderr?: string }).stderr ?? "").trim();
+    throw new OpsError(
+      `pulumi ${args.slice(0, 2).join(" ")} failed for stack "${stack}": ${stderr.split("\n").slice(-3).join(" ")}`,
+    );
+  }
+}
+
+export function stackAccess(stack: string): StackAccess {
+  const outputs = JSON.parse(pulumi(stack, ["stack", "output", "--json"]) || "{}") as {
+    masterSsh?: MasterSsh;
+    environmentName?: string;
+  };
+  if (!outputs.masterSsh) {
+    throw new OpsError(
+      `stack "${stack}" has no masterSsh output: is it up? (npm run up:local, or pulumi up --stack ${stack})`,
+    );
+  }
+  const privateKey = pulumi(stack, ["config", "get", "saltpipe:sshPrivateKey"]);
+  return { stack, environment: outputs.environmentName ?? stack, masterSsh: outputs.masterSsh, privateKey };
+}

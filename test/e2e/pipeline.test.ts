@@ -1,0 +1,199 @@
+/**
+ * The whole pipeline for real on this machine, brought up by the main command's own code
+ * path (scripts/local-stack.sh → the Pulumi engine): build → push → registry notification
+ * → hook proxy → salt-api → reactor → orchestration → minions, under load and faults.
+ *
+ * Runs beside a user's own `local` environment: its own state dir, names and ports.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { PACKAGE_ROOT } from "../../infra/paths";
+import { Load, servedVersion } from "./support/http";
+import { sleep, waitFor } from "./support/run";
+import { docker, EventWatch, LocalStack, type PushedImage, type StackOutputs } from "./support/stack";
+
+jest.setTimeout(30 * 60_000);
+
+const stack = new LocalStack("saltpipe-e2e", { appPortBase: 28080, registryPort: 25000 });
+/** How long a push may take to reach every minion (stated in the README). */
+const DEPLOY_BOUND_MS = 90_000;
+const LOAD_RPS_PER_PROXY = 20;
+const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+
+let outputs: StackOutputs;
+let events: EventWatch;
+const timings: Record<string, number> = {};
+
+/** Versions every proxy serves right now (undefined for a proxy that does not answer). */
+async function served(): Promise<(string | undefined)[]> {
+  return Promise.all(outputs.appUrls.map((url) => servedVersion(url).catch(() => undefined)));
+}
+
+async function waitServing(version: string, timeoutMs = DEPLOY_BOUND_MS): Promise<number> {
+  const start = Date.now();
+  await waitFor(`every minion to serve ${version}`, timeoutMs, async () =>
+    (await served()).every((v) => v === version) ? true : undefined,
+  );
+  return Date.now() - start;
+}
+
+/** The outcome event of the deploy of `digest`. */
+function outcomeOf(digest: string): Promise<Record<string, unknown>> {
+  return waitFor(`the outcome event of ${digest}`, DEPLOY_BOUND_MS, async () => {
+    const outcome = events.matching("saltpipe/deploy/local/outcome").find((e) => e.data.digest === digest);
+    return outcome?.data;
+  });
+}
+
+/** POSTs a registry-style notification to the master's hook from inside the network. */
+async function notify(body: unknown, token: string): Promise<string> {
+  const script = [
+    "curl -s -o /dev/null -w '%{http_code}' -X POST http://master:8443/hook/saltpipe/registry",
+    "-H 'Content-Type: application/vnd.docker.distribution.events.v1+json'",
+    '-H "Authorization: Bearer $(cat)"',
+    `--data ${shellWord(JSON.stringify(body))}`,
+  ].join(" ");
+  return stack.onHost("minion-1", `${script} <<< ${shellWord(token)}`);
+}
+
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'"'"'`)}'`;
+}
+
+function pushEvent(image: PushedImage, id: string) {
+  return {
+    events: [
+      {
+        id,
+        timestamp: new Date().toISOString(),
+        action: "push",
+        target: { mediaType: MANIFEST, repository: "saltpipe/app", tag: image.tag, digest: image.digest },
+      },
+    ],
+  };
+}
+
+beforeAll(async () => {
+  await stack.forceClean();
+  const start = Date.now();
+  outputs = await stack.up();
+  timings.upFromNothing = Date.now() - start;
+  events = new EventWatch(stack.container("master"));
+});
+
+afterAll(async () => {
+  events?.stop();
+  // A failed run must not leave machines behind for the next one.
+  if ((await stack.leftovers()).length > 0) await stack.forceClean();
+  console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
+});
+
+describe("the local pipeline", () => {
+  let v2: PushedImage;
+
+  test("v1: with no other action, every minion serves what `up` built and pushed", async () => {
+    const v1 = outputs.imageName.split(":local-")[1];
+    timings.v1Serving = await waitServing(v1);
+    expect(outputs.appUrls).toEqual(["http://127.0.0.1:28080/", "http://127.0.0.1:28081/"]);
+  });
+
+  test("the engine: a second `up` reports no changes", async () => {
+    const start = Date.now();
+    const out = await stack.upAgain();
+    timings.noopUp = Date.now() - start;
+    expect(out).toMatch(/Resources:\n\s+\d+ unchanged\n/);
+  });
+
+  test("the engine: `preview --diff` after editing one state shows only its upload and what must reload", async () => {
+    const file = path.join(PACKAGE_ROOT, "salt-states", "salt", "proxy", "init.sls");
+    const original = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, `${original}# e2e preview probe\n`);
+    let out: string;
+    try {
+      const start = Date.now();
+      out = await stack.preview();
+      timings.preview = Date.now() - start;
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    expect(out).toContain("+ # e2e preview probe");
+    expect(out).toMatch(/Resources:\n\s+~ 1 to update\n\s+\+-2 to replace\n\s+3 changes\. \d+ unchanged/);
+    for (const name of ["-salt-master-states", "-salt-master-refresh", "-salt-highstate"]) {
+      expect(out).toContain(name);
+    }
+  });
+
+  test("v2 under steady load: every minion ends on v2 and no request fails", async () => {
+    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    await sleep(2000);
+    v2 = await stack.pushVersion(outputs.registry, "v2");
+    timings.v2PushToServing = await waitServing("v2");
+    await sleep(2000);
+    const report = await load.stop();
+    expect(report.failures).toEqual([]);
+    expect(report.failed).toBe(0);
+    expect(report.sent).toBeGreaterThan(LOAD_RPS_PER_PROXY * outputs.appUrls.length * 4);
+    expect(report.versions.v2).toBeGreaterThan(0);
+    const outcome = await outcomeOf(v2.digest);
+    expect(outcome.result).toBe(true);
+  });
+
+  test("v3 with a failing health check: the deploy is reported failed, v2 keeps serving, no request fails", async () => {
+    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    const v3 = await stack.pushVersion(outputs.registry, "v3", { healthy: false });
+    const outcome = await outcomeOf(v3.digest);
+    const report = await load.stop();
+    expect(outcome.result).toBe(false);
+    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect(report.failures).toEqual([]);
+  });
+
+  test("a forged notification (bad token) changes nothing and is refused with a reason", async () => {
+    const before = events.matching(/\/refused$/).length;
+    const status = await notify(pushEvent(v2, "forged-1"), "not-the-webhook-secret");
+    expect(status).toBe("200"); // accepted fast, judged by the reactor (the registry must not retry forever)
+    await waitFor("a refused event", 20_000, async () =>
+      events.matching(/\/refused$/).length > before ? true : undefined,
+    );
+    expect(events.matching(/\/refused$/).at(-1)?.data.reason).toBe("bad bearer token");
+    await sleep(3000);
+    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+  });
+
+  test("a minion stopped during a deploy is reported; the others are deployed; it converges on the next push", async () => {
+    const v4 = await stack.pushVersion(outputs.registry, "v4");
+    await docker("stop", "-t", "1", stack.container("minion-2"));
+    const outcome = await outcomeOf(v4.digest);
+    expect(outcome.result).toBe(false);
+    expect(JSON.stringify(outcome)).toContain("minion-2");
+    expect(await servedVersion(outputs.appUrls[0])).toBe("v4");
+
+    await docker("start", stack.container("minion-2"));
+    await waitFor("minion-2 to answer the master again", 120_000, async () =>
+      (await stack.onHost("master", "salt --out=txt --timeout=5 minion-2 test.ping || true")).includes("True")
+        ? true
+        : undefined,
+    );
+    await stack.pushVersion(outputs.registry, "v5");
+    await waitServing("v5", 2 * DEPLOY_BOUND_MS);
+  });
+
+  test("the master restarted between two pushes: the next push still deploys", async () => {
+    await docker("restart", "-t", "5", stack.container("master"));
+    await waitFor("the master to answer with both minions", 180_000, async () => {
+      const out = await stack.onHost("master", "salt --out=txt --timeout=5 '*' test.ping || true");
+      return out.includes("minion-1: True") && out.includes("minion-2: True") ? true : undefined;
+    });
+    events.stop();
+    events = new EventWatch(stack.container("master"));
+    await stack.pushVersion(outputs.registry, "v6");
+    timings.afterMasterRestart = await waitServing("v6", 2 * DEPLOY_BOUND_MS);
+  });
+
+  test("tear-down removes every container, network and volume it made", async () => {
+    const start = Date.now();
+    await stack.destroy();
+    timings.destroy = Date.now() - start;
+    expect(await stack.leftovers()).toEqual([]);
+  });
+});

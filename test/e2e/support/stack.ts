@@ -1,0 +1,182 @@
+/**
+ * A local environment driven exactly as a user drives it (scripts/local-stack.sh), under
+ * its own state directory, name prefix and ports so it can run beside the user's own
+ * `local` environment; plus the handles an end-to-end test needs.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
+import * as path from "path";
+import { PACKAGE_ROOT } from "../../../infra/paths";
+import { mustRun, run } from "./run";
+
+export const DOCKER = "/usr/bin/docker";
+const STACK_SCRIPT = "scripts/local-stack.sh";
+
+export interface StackOutputs {
+  readonly appUrls: string[];
+  readonly imageDigest: string;
+  readonly imageName: string;
+  readonly registry: string;
+  readonly webhookUrl: string;
+}
+
+export interface PushedImage {
+  readonly version: string;
+  readonly tag: string;
+  readonly digest: string;
+}
+
+export class LocalStack {
+  readonly env: Record<string, string>;
+
+  constructor(
+    readonly prefix: string,
+    opts: { appPortBase: number; registryPort: number },
+  ) {
+    this.env = {
+      SALTPIPE_STATE_DIR: path.join(PACKAGE_ROOT, ".state", prefix),
+      SALTPIPE_CONFIG_OVERRIDES: JSON.stringify({
+        local: { namePrefix: prefix, appPortBase: opts.appPortBase },
+        registry: { port: opts.registryPort },
+      }),
+    };
+  }
+
+  private script(...args: string[]): Promise<string> {
+    return mustRun("bash", [STACK_SCRIPT, ...args], { env: this.env, timeoutMs: 30 * 60_000 });
+  }
+
+  async up(): Promise<StackOutputs> {
+    await this.script("up");
+    return this.outputs();
+  }
+
+  async outputs(): Promise<StackOutputs> {
+    return JSON.parse(await this.script("outputs")) as StackOutputs;
+  }
+
+  /** `pulumi up` again: the summary line of changes. */
+  async upAgain(): Promise<string> {
+    return this.script("pulumi", "up", "--yes", "--skip-preview");
+  }
+
+  async preview(): Promise<string> {
+    return this.script("preview");
+  }
+
+  async destroy(): Promise<void> {
+    await this.script("destroy");
+  }
+
+  /** The stack's webhook secret, decrypted by the engine (never printed by the tests). */
+  async webhookSecret(): Promise<string> {
+    return (await this.script("pulumi", "config", "get", "saltpipe:webhookSecret")).trim();
+  }
+
+  container(host: string): string {
+    return `${this.prefix}-${host}`;
+  }
+
+  /** Runs a shell command inside a host container. */
+  onHost(host: string, script: string): Promise<string> {
+    return docker("exec", this.container(host), "bash", "-c", script);
+  }
+
+  /** Every container, network and volume of this environment, by name. */
+  async leftovers(): Promise<string[]> {
+    const names = await Promise.all([
+      docker("ps", "-a", "--format", "{{.Names}}"),
+      docker("network", "ls", "--format", "{{.Name}}"),
+      docker("volume", "ls", "--format", "{{.Name}}"),
+    ]);
+    return names
+      .join("\n")
+      .split("\n")
+      .filter((n) => n.startsWith(`${this.prefix}-`));
+  }
+
+  /** Removes what a previous, interrupted run left behind (its state may be gone). */
+  async forceClean(): Promise<void> {
+    const [containers, networks, volumes] = await Promise.all([
+      docker("ps", "-a", "--format", "{{.Names}}"),
+      docker("network", "ls", "--format", "{{.Name}}"),
+      docker("volume", "ls", "--format", "{{.Name}}"),
+    ]);
+    const mine = (list: string) => list.split("\n").filter((n) => n.startsWith(`${this.prefix}-`));
+    if (mine(containers).length) await docker("rm", "-f", ...mine(containers));
+    if (mine(networks).length) await docker("network", "rm", ...mine(networks));
+    if (mine(volumes).length) await docker("volume", "rm", "-f", ...mine(volumes));
+    await mustRun("rm", ["-rf", this.env.SALTPIPE_STATE_DIR]);
+  }
+
+  /**
+   * Builds the app at `version` and pushes it under tag `local-<version>`, as CI would:
+   * the registry's notification is what starts the deploy.
+   */
+  async pushVersion(
+    registry: string,
+    version: string,
+    opts: { healthy?: boolean } = {},
+  ): Promise<PushedImage> {
+    const tag = `local-${version}`;
+    const ref = `${registry}:${tag}`;
+    const args = ["build", "-q", "-t", ref, "--build-arg", `APP_VERSION=${version}`];
+    if (opts.healthy === false) args.push("--build-arg", "APP_HEALTHY=false");
+    await docker(...args, "app");
+    const push = await docker("push", ref);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push)?.[1];
+    if (!digest) throw new Error(`no digest in docker push output:\n${push}`);
+    return { version, tag, digest };
+  }
+}
+
+export async function docker(...args: string[]): Promise<string> {
+  return mustRun(DOCKER, args, { timeoutMs: 10 * 60_000, env: { DOCKER_BUILDKIT: "1" } });
+}
+
+export interface MasterEvent {
+  readonly tag: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** Streams the master's `saltpipe/*` events while a test runs. */
+export class EventWatch {
+  readonly events: MasterEvent[] = [];
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(masterContainer: string) {
+    this.child = spawn(DOCKER, [
+      "exec",
+      masterContainer,
+      "salt-run",
+      "state.event",
+      "tagmatch=saltpipe/*",
+      "count=-1",
+    ]);
+    let pending = "";
+    this.child.stdout.setEncoding("utf8");
+    this.child.stdout.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        const tab = line.indexOf("\t");
+        if (tab < 0) continue;
+        try {
+          this.events.push({ tag: line.slice(0, tab), data: JSON.parse(line.slice(tab + 1)) });
+        } catch {
+          // a partial or non-JSON line: not an event
+        }
+      }
+    });
+  }
+
+  matching(tag: string | RegExp): MasterEvent[] {
+    return this.events.filter((e) => (typeof tag === "string" ? e.tag === tag : tag.test(e.tag)));
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+export { run };
