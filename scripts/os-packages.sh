@@ -5,6 +5,7 @@
 #   openssh-server     a private sshd for the engine tests (the system sshd is never touched)
 #   openssh-client     ssh-keygen for the local stack's key
 #   nginx-light        the hook proxy in the real-Salt tests
+#   shellcheck         actionlint checks the workflow's shell steps with it
 #   openssl, curl, git secrets, health probes, the image tag's commit
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,6 +18,7 @@ declare -A binary_of=(
   [openssl]=/usr/bin/openssl
   [curl]=/usr/bin/curl
   [git]=/usr/bin/git
+  [shellcheck]=/usr/bin/shellcheck
 )
 missing=()
 for package in "${!binary_of[@]}"; do [[ -x ${binary_of[$package]} ]] || missing+=("$package"); done
