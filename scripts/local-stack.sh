@@ -49,7 +49,7 @@ prepare_engine() {
   [[ -s "$STATE/passphrase" ]] || (umask 077 && openssl rand -hex 32 >"$STATE/passphrase")
   export PULUMI_CONFIG_PASSPHRASE_FILE="$STATE/passphrase"
   mkdir -p "$PROJECT"
-  sed -e 's|^main: .*|main: ../../stacks/index.ts|' Pulumi.yaml >"$PROJECT/Pulumi.yaml"
+  sed -e "s|^main: .*|main: $(realpath --relative-to="$PROJECT" "$SALTPIPE_ROOT/stacks/index.ts")|" Pulumi.yaml >"$PROJECT/Pulumi.yaml"
   node scripts/local-config.js Pulumi.local.yaml "$CONFIG_FILE"
   cd "$PROJECT"
   pulumi stack select local --create >/dev/null

@@ -23,6 +23,9 @@ export interface EnvironmentArgs {
   readonly projectDir?: string;
 }
 
+/** Local hosts publish SSH on 127.0.0.1:appPortBase+1000 (master), +1001… (minions). */
+export const LOCAL_SSH_PORT_OFFSET = 1000;
+
 /** Where hosts and the registry come from, per cloud. */
 interface Placement {
   readonly master: Host;
@@ -130,6 +133,7 @@ export class Environment extends pulumi.ComponentResource {
         ],
         sshPublicKey: spec.sshPublicKey,
         sshPrivateKey: spec.secrets.sshPrivateKey,
+        sshPortBase: local.appPortBase + LOCAL_SSH_PORT_OFFSET,
       },
       { parent: this },
     );

@@ -33,6 +33,11 @@ export interface DockerHostsArgs {
   readonly machines: readonly DockerMachine[];
   readonly sshPublicKey: pulumi.Input<string>;
   readonly sshPrivateKey: pulumi.Input<string>;
+  /**
+   * First 127.0.0.1 port for the machines' SSH (machine N gets sshPortBase+N). Fixed ports
+   * survive a container restart, so the engine can still reach (and destroy) a restarted host.
+   */
+  readonly sshPortBase: number;
 }
 
 /** Capabilities and options that let systemd and dockerd run without --privileged (FACTS.md). */
@@ -70,7 +75,7 @@ export class DockerHosts extends pulumi.ComponentResource {
     this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net` }, { parent: this });
     this.networkName = this.network.name;
 
-    this.hosts = args.machines.map((machine) => {
+    this.hosts = args.machines.map((machine, index) => {
       // The inner engine's storage: on a volume it gets overlay2 instead of slow vfs.
       const volume = new docker.Volume(
         `${name}-${machine.name}-docker`,
@@ -86,7 +91,7 @@ export class DockerHosts extends pulumi.ComponentResource {
           ...SYSTEMD_CONTAINER,
           networksAdvanced: [{ name: this.network.name, aliases: [machine.name] }],
           ports: [
-            { internal: 22, ip: "127.0.0.1" },
+            { internal: 22, external: args.sshPortBase + index, ip: "127.0.0.1" },
             ...(machine.publish ?? []).map((p) => ({
               internal: p.internal,
               external: p.external,

@@ -206,7 +206,13 @@ describe("local stack", () => {
       volumeName: "saltpipe-local-minion-1-docker",
       containerPath: "/var/lib/docker",
     });
-    expect(minion.ports).toContainEqual({ internal: 80, external: 18080, ip: "127.0.0.1" });
+    expect(minion.ports).toEqual([
+      { internal: 22, external: 19081, ip: "127.0.0.1" },
+      { internal: 80, external: 18080, ip: "127.0.0.1" },
+    ]);
+    expect(named("local-hosts-master").inputs.ports).toEqual([
+      { internal: 22, external: 19080, ip: "127.0.0.1" },
+    ]);
   });
 
   test("the host image's base is a build argument", () => {
@@ -290,6 +296,6 @@ describe("the program", () => {
       "webhookUrl",
     ]);
     expect(await promiseOf(program.webhookUrl)).toBe("http://master:8443/hook/saltpipe/registry");
-    expect(await promiseOf(program.masterSsh)).toEqual({ host: "127.0.0.1", port: 32000, user: "root" });
+    expect(await promiseOf(program.masterSsh)).toEqual({ host: "127.0.0.1", port: 19080, user: "root" });
   });
 });
