@@ -47,13 +47,14 @@ function outcomeOf(digest: string): Promise<Record<string, unknown>> {
 
 /** POSTs a registry-style notification to the master's hook from inside the network. */
 async function notify(body: unknown, token: string): Promise<string> {
-  const script = [
+  const curl = [
     "curl -s -o /dev/null -w '%{http_code}' -X POST http://master:8443/hook/saltpipe/registry",
     "-H 'Content-Type: application/vnd.docker.distribution.events.v1+json'",
-    '-H "Authorization: Bearer $(cat)"',
+    '-H "Authorization: Bearer $TOKEN"',
     `--data ${shellWord(JSON.stringify(body))}`,
   ].join(" ");
-  return stack.onHost("minion-1", `${script} <<< ${shellWord(token)}`);
+  // The token travels in the exec's environment, not in a command line.
+  return docker("exec", "-e", `TOKEN=${token}`, stack.container("minion-1"), "bash", "-c", curl);
 }
 
 function shellWord(text: string): string {
