@@ -38,8 +38,8 @@ async function waitServing(version: string, timeoutMs = DEPLOY_BOUND_MS): Promis
 }
 
 /** The outcome event of the deploy of `digest`. */
-function outcomeOf(digest: string): Promise<Record<string, unknown>> {
-  return waitFor(`the outcome event of ${digest}`, DEPLOY_BOUND_MS, async () => {
+function outcomeOf(digest: string, timeoutMs = DEPLOY_BOUND_MS): Promise<Record<string, unknown>> {
+  return waitFor(`the outcome event of ${digest}`, timeoutMs, async () => {
     const outcome = events.matching("saltpipe/deploy/local/outcome").find((e) => e.data.digest === digest);
     return outcome?.data;
   });
@@ -124,6 +124,28 @@ describe("the local pipeline", () => {
     }
   });
 
+  test("secrets appear nowhere in plain text: not in the state files, not in the engine's output", async () => {
+    const secrets = {
+      webhookSecret: await stack.secret("webhookSecret"),
+      // One base64 line from the middle of the key: unique to it, independent of framing.
+      sshPrivateKey: (await stack.secret("sshPrivateKey")).split("\n")[2],
+    };
+    expect(secrets.webhookSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secrets.sshPrivateKey.length).toBeGreaterThan(40);
+    const files = stack.stateFiles();
+    expect(files.length).toBeGreaterThan(0);
+    for (const [name, value] of Object.entries(secrets)) {
+      expect({ name, files: files.filter((f) => f.text.includes(value)).map((f) => f.file) }).toEqual({
+        name,
+        files: [],
+      });
+      expect({ name, inOutput: stack.transcript.some((t) => t.includes(value)) }).toEqual({
+        name,
+        inOutput: false,
+      });
+    }
+  });
+
   test("v2 under steady load: every minion ends on v2 and no request fails", async () => {
     const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
     await sleep(2000);
@@ -164,19 +186,22 @@ describe("the local pipeline", () => {
   test("a minion stopped during a deploy is reported; the others are deployed; it converges on the next push", async () => {
     const v4 = await stack.pushVersion(outputs.registry, "v4");
     await docker("stop", "-t", "1", stack.container("minion-2"));
-    const outcome = await outcomeOf(v4.digest);
-    expect(outcome.result).toBe(false);
-    expect(JSON.stringify(outcome)).toContain("minion-2");
-    expect(await servedVersion(outputs.appUrls[0])).toBe("v4");
-
-    await docker("start", stack.container("minion-2"));
-    await waitFor("minion-2 to answer the master again", 120_000, async () =>
+    try {
+      // A minion that does not answer is reported once the rollout's per-batch timeout passes.
+      const outcome = await outcomeOf(v4.digest, 4 * DEPLOY_BOUND_MS);
+      expect(outcome.result).toBe(false);
+      expect(JSON.stringify(outcome)).toContain("minion-2");
+      expect(await servedVersion(outputs.appUrls[0])).toBe("v4");
+    } finally {
+      await docker("start", stack.container("minion-2"));
+    }
+    await waitFor("minion-2 to answer the master again", 180_000, async () =>
       (await stack.onHost("master", "salt --out=txt --timeout=5 minion-2 test.ping || true")).includes("True")
         ? true
         : undefined,
     );
     await stack.pushVersion(outputs.registry, "v5");
-    await waitServing("v5", 2 * DEPLOY_BOUND_MS);
+    timings.convergeAfterMinionReturn = await waitServing("v5", 2 * DEPLOY_BOUND_MS);
   });
 
   test("the master restarted between two pushes: the next push still deploys", async () => {
@@ -189,6 +214,26 @@ describe("the local pipeline", () => {
     events = new EventWatch(stack.container("master"));
     await stack.pushVersion(outputs.registry, "v6");
     timings.afterMasterRestart = await waitServing("v6", 2 * DEPLOY_BOUND_MS);
+  });
+
+  test("status: per-minion digest and the last deploys, from the real master; a clear error when it is unreachable", async () => {
+    const status = await stack.ops("status", "--json");
+    expect(status.code).toBe(0);
+    const parsed = JSON.parse(status.stdout) as { current?: string };
+    expect(parsed.current).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const human = await stack.ops("status");
+    expect(human.stdout).toContain("environment local: current");
+
+    await docker("stop", "-t", "1", stack.container("master"));
+    try {
+      const down = await stack.ops("status");
+      expect(down.code).toBe(2);
+      expect(down.stderr).toMatch(
+        /cannot reach the master of stack "local" at root@127\.0\.0\.1:29080 over SSH \(.*ECONNREFUSED/,
+      );
+    } finally {
+      await docker("start", stack.container("master"));
+    }
   });
 
   test("tear-down removes every container, network and volume it made", async () => {

@@ -4,6 +4,7 @@
  * `local` environment; plus the handles an end-to-end test needs.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../../../infra/paths";
 import { mustRun, run } from "./run";
@@ -41,8 +42,17 @@ export class LocalStack {
     };
   }
 
-  private script(...args: string[]): Promise<string> {
-    return mustRun("bash", [STACK_SCRIPT, ...args], { env: this.env, timeoutMs: 30 * 60_000 });
+  /** Everything the engine printed (stdout and stderr), for the secrets check. */
+  readonly transcript: string[] = [];
+
+  private async script(...args: string[]): Promise<string> {
+    const result = await run("bash", [STACK_SCRIPT, ...args], { env: this.env, timeoutMs: 30 * 60_000 });
+    this.transcript.push(result.stdout, result.stderr);
+    if (result.code !== 0) {
+      const tail = (result.stdout + result.stderr).split("\n").slice(-40).join("\n");
+      throw new Error(`local-stack.sh ${args.join(" ")} exited ${result.code}:\n${tail}`);
+    }
+    return result.stdout;
   }
 
   async up(): Promise<StackOutputs> {
@@ -67,9 +77,35 @@ export class LocalStack {
     await this.script("destroy");
   }
 
-  /** The stack's webhook secret, decrypted by the engine (never printed by the tests). */
-  async webhookSecret(): Promise<string> {
-    return (await this.script("pulumi", "config", "get", "saltpipe:webhookSecret")).trim();
+  /** A decrypted stack secret (never printed by the tests, and kept out of the transcript). */
+  async secret(key: "webhookSecret" | "sshPrivateKey"): Promise<string> {
+    const out = await mustRun("bash", [STACK_SCRIPT, "pulumi", "config", "get", `saltpipe:${key}`], {
+      env: this.env,
+    });
+    return out.trim();
+  }
+
+  /** Every file of the stack's state backend (checkpoints, history, backups), as text. */
+  stateFiles(): { file: string; text: string }[] {
+    const root = path.join(this.env.SALTPIPE_STATE_DIR, "backend");
+    const files: { file: string; text: string }[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (entry.isFile()) files.push({ file: full, text: fs.readFileSync(full, "latin1") });
+      }
+    };
+    walk(root);
+    return files;
+  }
+
+  /** Runs an operator command (npm run status|rollback|…) against this environment. */
+  ops(...args: string[]) {
+    return run("npx", ["ts-node", "--transpile-only", "scripts/ops/cli.ts", ...args, "--stack", "local"], {
+      env: this.env,
+      timeoutMs: 120_000,
+    });
   }
 
   container(host: string): string {
