@@ -16,6 +16,11 @@ export const DEFAULTS = {
     healthTimeoutSeconds: 60,
     drainSeconds: 10,
     keepImages: 3,
+    tagPolicy: "",
+    approval: { required: false, expiresMinutes: 60 },
+    preSwitchTimeoutSeconds: 600,
+    notify: { urls: [] as string[], timeoutSeconds: 5, retries: 3 },
+    reconcileSeconds: 30,
   },
   app: {
     name: "app",

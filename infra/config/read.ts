@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { EnvironmentSpec } from "./spec";
 import { CONFIG_NAMESPACE, parseStackConfig, type RawSecrets } from "./validate";
 
-const SECRET_KEYS = ["webhookSecret", "registryPassword", "sshPrivateKey"] as const;
+const SECRET_KEYS = ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret"] as const;
 
 /** The spec's secrets as Pulumi secrets: never printed, encrypted in state. */
 export type Spec = EnvironmentSpec<pulumi.Output<string>>;
@@ -41,13 +41,14 @@ export function readStackConfig(stack: string = pulumi.getStack()): Spec {
 }
 
 export function asSecrets(spec: EnvironmentSpec<string>): Spec {
-  const { webhookSecret, registryPassword, sshPrivateKey } = spec.secrets;
+  const { webhookSecret, registryPassword, sshPrivateKey, notifySecret } = spec.secrets;
   return {
     ...spec,
     secrets: {
       webhookSecret: pulumi.secret(webhookSecret),
       registryPassword: registryPassword === undefined ? undefined : pulumi.secret(registryPassword),
       sshPrivateKey: pulumi.secret(sshPrivateKey),
+      notifySecret: notifySecret === undefined ? undefined : pulumi.secret(notifySecret),
     },
   };
 }

@@ -80,6 +80,24 @@ export interface DeploySpec {
   readonly drainSeconds: number;
   /** How many app images each minion keeps for rollback. */
   readonly keepImages: number;
+  /**
+   * Which pushed tags deploy: `exact:<tag>`, `glob:<pattern>` or `semver:<range>`
+   * (npm-style; a semver downgrade never deploys). Empty: every tag of the environment
+   * (`<environment>` or `<environment>-*`).
+   */
+  readonly tagPolicy: string;
+  /** Pushes wait for `npm run approve` (e.g. prod); a pending push expires after `expiresMinutes`. */
+  readonly approval: { readonly required: boolean; readonly expiresMinutes: number };
+  /** One-off command (argv) run from the NEW image on one minion before traffic moves (e.g. migrations). */
+  readonly preSwitch?: { readonly command: readonly string[]; readonly timeoutSeconds: number };
+  /** Outcome notifications: signed JSON POSTs (HMAC-SHA256 with the `notifySecret` secret). */
+  readonly notify: {
+    readonly urls: readonly string[];
+    readonly timeoutSeconds: number;
+    readonly retries: number;
+  };
+  /** How often the master reconciles (expired approvals, drifted minions, removed containers), in seconds. */
+  readonly reconcileSeconds: number;
 }
 
 export interface AppSpec {
@@ -145,6 +163,8 @@ export interface SecretsSpec<S> {
   readonly registryPassword?: S;
   /** Private SSH key used to reach the hosts. */
   readonly sshPrivateKey: S;
+  /** HMAC key of outcome notifications (required when `deploy.notify.urls` is set). */
+  readonly notifySecret?: S;
 }
 
 export interface EnvironmentSpec<S = unknown> {

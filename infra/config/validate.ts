@@ -6,6 +6,7 @@
 import { utils as sshUtils } from "ssh2";
 import * as c from "./checks";
 import { DEFAULTS, SALT_VERSION_PATTERN } from "./defaults";
+import { tagPolicyProblem } from "./tag-policy";
 import type {
   AppSpec,
   AwsSpec,
@@ -40,6 +41,7 @@ const TOP_LEVEL_KEYS = [
   "webhookSecret",
   "registryPassword",
   "sshPrivateKey",
+  "notifySecret",
 ] as const;
 
 /** Plaintext secret values, read by the Pulumi shell; they never appear in an error. */
@@ -47,6 +49,7 @@ export interface RawSecrets {
   readonly webhookSecret?: string;
   readonly registryPassword?: string;
   readonly sshPrivateKey?: string;
+  readonly notifySecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -101,6 +104,7 @@ export function parseStackConfig(
     cloud === "local" ? parseLocal(p, cfg.local, ctx.stack) : rejectSection(p, "local", cfg.local, cloud);
   const sshPublicKey = publicKeyOf(p, ctx.secrets.sshPrivateKey);
   checkWebhookSecret(p, ctx.secrets.webhookSecret);
+  checkNotifySecret(p, ctx.secrets.notifySecret, deploy.notify.urls.length > 0);
   checkPlainSecrets(p, cfg);
 
   const problems = p.list.map((line) => (line.startsWith(".") ? line.slice(1) : line));
@@ -124,6 +128,7 @@ export function parseStackConfig(
       webhookSecret: ctx.secrets.webhookSecret ?? "",
       registryPassword: ctx.secrets.registryPassword,
       sshPrivateKey: ctx.secrets.sshPrivateKey ?? "",
+      notifySecret: ctx.secrets.notifySecret,
     },
   };
 }
@@ -343,7 +348,22 @@ function parseBatch(p: c.Problems, value: unknown, minionCount: number): string 
 
 function parseDeploy(p: c.Problems, value: unknown, minionCount: number): DeploySpec {
   const d = DEFAULTS.deploy;
-  const s = c.object(p, "deploy", value, ["batch", "healthTimeoutSeconds", "drainSeconds", "keepImages"]);
+  const s = c.object(p, "deploy", value, [
+    "batch",
+    "healthTimeoutSeconds",
+    "drainSeconds",
+    "keepImages",
+    "tagPolicy",
+    "approval",
+    "preSwitch",
+    "notify",
+    "reconcileSeconds",
+  ]);
+  const tagPolicy = c.string(p, "deploy.tagPolicy", s.tagPolicy, { default: d.tagPolicy }).trim();
+  const policyProblem = tagPolicyProblem(tagPolicy);
+  if (policyProblem) p.add("deploy.tagPolicy", policyProblem);
+  const approval = c.object(p, "deploy.approval", s.approval, ["required", "expiresMinutes"]);
+  const notify = c.object(p, "deploy.notify", s.notify, ["urls", "timeoutSeconds", "retries"]);
   return {
     batch: parseBatch(p, s.batch, minionCount),
     healthTimeoutSeconds: c.integer(p, "deploy.healthTimeoutSeconds", s.healthTimeoutSeconds, {
@@ -357,6 +377,54 @@ function parseDeploy(p: c.Problems, value: unknown, minionCount: number): Deploy
       max: 3600,
     }),
     keepImages: c.integer(p, "deploy.keepImages", s.keepImages, { default: d.keepImages, min: 1, max: 100 }),
+    tagPolicy,
+    approval: {
+      required: c.boolean(p, "deploy.approval.required", approval.required, d.approval.required),
+      expiresMinutes: c.integer(p, "deploy.approval.expiresMinutes", approval.expiresMinutes, {
+        default: d.approval.expiresMinutes,
+        min: 1,
+        max: 60 * 24 * 30,
+      }),
+    },
+    preSwitch: parsePreSwitch(p, s.preSwitch),
+    notify: {
+      urls: c.stringList(p, "deploy.notify.urls", notify.urls, d.notify.urls).map((url, i) => {
+        if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(url))
+          p.add(`deploy.notify.urls[${i}]`, `invalid URL ${JSON.stringify(url)} (an http(s) URL)`);
+        return url;
+      }),
+      timeoutSeconds: c.integer(p, "deploy.notify.timeoutSeconds", notify.timeoutSeconds, {
+        default: d.notify.timeoutSeconds,
+        min: 1,
+        max: 60,
+      }),
+      retries: c.integer(p, "deploy.notify.retries", notify.retries, {
+        default: d.notify.retries,
+        min: 0,
+        max: 10,
+      }),
+    },
+    reconcileSeconds: c.integer(p, "deploy.reconcileSeconds", s.reconcileSeconds, {
+      default: d.reconcileSeconds,
+      min: 5,
+      max: 3600,
+    }),
+  };
+}
+
+function parsePreSwitch(p: c.Problems, value: unknown): DeploySpec["preSwitch"] {
+  if (value === undefined) return undefined;
+  const s = c.object(p, "deploy.preSwitch", value, ["command", "timeoutSeconds"]);
+  const command = c.stringList(p, "deploy.preSwitch.command", s.command, []);
+  if (command.length === 0 && (s.command === undefined || Array.isArray(s.command)))
+    p.add("deploy.preSwitch.command", "is required: an argv list such as [npm, run, migrate] (no shell)");
+  return {
+    command,
+    timeoutSeconds: c.integer(p, "deploy.preSwitch.timeoutSeconds", s.timeoutSeconds, {
+      default: DEFAULTS.deploy.preSwitchTimeoutSeconds,
+      min: 1,
+      max: 3600,
+    }),
   };
 }
 
@@ -565,9 +633,20 @@ function checkWebhookSecret(p: c.Problems, secret: string | undefined): void {
   }
 }
 
+function checkNotifySecret(p: c.Problems, secret: string | undefined, needed: boolean): void {
+  if (needed && !secret) {
+    p.add(
+      "notifySecret",
+      'is required when deploy.notify.urls is set (pulumi config set --secret notifySecret "$(openssl rand -hex 32)")',
+    );
+  } else if (secret !== undefined && secret.length < 16) {
+    p.add("notifySecret", "is too short: use at least 16 characters (e.g. openssl rand -hex 32)");
+  }
+}
+
 /** Secrets must come through `--secret`; the Pulumi shell removes them from `raw` when it reads them so. */
 function checkPlainSecrets(p: c.Problems, cfg: c.Raw): void {
-  for (const key of ["webhookSecret", "registryPassword", "sshPrivateKey"]) {
+  for (const key of ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret"]) {
     if (cfg[key] !== undefined) p.add(key, "must be set as a secret: pulumi config set --secret " + key);
   }
 }

@@ -33,12 +33,18 @@ function serverOf(repository: string): string {
 }
 
 export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Output<HostFile[]> {
-  const secrets = [spec.secrets.webhookSecret, spec.secrets.registryPassword ?? pulumi.output(undefined)];
+  const secrets = [
+    spec.secrets.webhookSecret,
+    spec.secrets.registryPassword ?? pulumi.output(undefined),
+    spec.secrets.notifySecret ?? pulumi.output(undefined),
+  ];
   return pulumi
     .all([...secrets, registry.pullRepository, registry.sqs?.queueName])
-    .apply(([webhookSecret, registryPassword, pullRepository, queueName]) => {
+    .apply(([webhookSecret, registryPassword, notifySecret, pullRepository, queueName]) => {
       const server = serverOf(pullRepository as string);
-      const config = masterConfigFromSpec(spec, webhookSecret as string);
+      const config = masterConfigFromSpec(spec, webhookSecret as string, {
+        notifySecret: notifySecret as string | undefined,
+      });
       const files: HostFile[] = [
         { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
         { path: DEFAULT_SALT_API_CONFIG_PATH, content: config.api, mode: "0644" },

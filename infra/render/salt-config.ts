@@ -26,6 +26,10 @@ export const DEFAULT_HOOK_PROXY_CONFIG_PATH = "/etc/nginx/conf.d/saltpipe-hook.c
 export const HOOK_URL_PATH = "/hook/saltpipe/registry";
 /** Event tag salt-api fires for a POST to {@link HOOK_URL_PATH}. */
 export const HOOK_EVENT_TAG = "salt/netapi/hook/saltpipe/registry";
+/** Event tag of a minion that (re)started: it converges to the current digest. */
+export const MINION_START_EVENT_TAG = "salt/minion/*/start";
+/** Header carrying the HMAC-SHA256 of an outcome notification's body (`sha256=<hex>`). */
+export const NOTIFY_SIGNATURE_HEADER = "X-Saltpipe-Signature";
 /** Largest notification body accepted (the registry sends one small event per POST). */
 export const DEFAULT_MAX_BODY_BYTES = 65536;
 /** Event tags the states fire (documented in salt-states/README.md). */
@@ -33,8 +37,31 @@ export const EVENT_TAGS = {
   refused: (env: string) => `saltpipe/hook/${env}/refused`,
   start: (env: string) => `saltpipe/deploy/${env}/start`,
   skipped: (env: string) => `saltpipe/deploy/${env}/skipped`,
+  ignored: (env: string) => `saltpipe/deploy/${env}/ignored`,
+  queued: (env: string) => `saltpipe/deploy/${env}/queued`,
+  pendingApproval: (env: string) => `saltpipe/deploy/${env}/pending-approval`,
+  approvalExpired: (env: string) => `saltpipe/deploy/${env}/approval-expired`,
+  rejected: (env: string) => `saltpipe/deploy/${env}/rejected`,
   outcome: (env: string) => `saltpipe/deploy/${env}/outcome`,
 } as const;
+
+/** Deploy lifecycle settings of the master (see salt-states/README.md, "Deploy lifecycle"). */
+export interface LifecycleOptions {
+  /** `exact:<tag>`, `glob:<pattern>`, `semver:<range>`; empty: every tag of the environment. */
+  readonly tagPolicy?: string;
+  readonly approval?: { readonly required: boolean; readonly expiresMinutes: number };
+  /** argv run from the new image on one minion before traffic moves. */
+  readonly preSwitch?: { readonly command: readonly string[]; readonly timeoutSeconds: number };
+  readonly notify?: {
+    readonly urls: readonly string[];
+    /** HMAC-SHA256 key of the notifications (≥ 16 characters when URLs are given). */
+    readonly secret: string;
+    readonly timeoutSeconds: number;
+    readonly retries: number;
+  };
+  /** Interval of the master's reconcile engine, in seconds (default 30). */
+  readonly reconcileSeconds?: number;
+}
 
 export interface TlsFiles {
   /** PEM certificate (chain) path on the master. */
@@ -72,6 +99,8 @@ export interface MasterConfigOptions {
   readonly pillarDir?: string;
   /** Salt `root_dir` (tests point it into a temporary directory). */
   readonly rootDir?: string;
+  /** Tag policy, approval gate, pre-switch step, notifications, reconcile interval. */
+  readonly lifecycle?: LifecycleOptions;
   /** Extra master options, merged last (e.g. `log_level`). Cannot turn on auto_accept/open_mode. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
@@ -87,6 +116,9 @@ function checkPort(name: string, port: number): void {
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/** Any Docker tag: with a tag policy, the runner (not the reactor) decides, and records why. */
+export const ANY_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 /** Tags of an environment: `dev`, `dev-<anything>` (e.g. `dev-1a2b3c4`, the git sha). */
 export function defaultTagPattern(environment: string): string {
@@ -120,6 +152,12 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
   }
   const states = o.statesDir ?? DEFAULT_SALT_STATES_DIR;
   const pillar = o.pillarDir ?? DEFAULT_PILLAR_DIR;
+  const life = o.lifecycle ?? {};
+  const notify = life.notify;
+  if (notify && notify.urls.length > 0 && notify.secret.length < 16)
+    throw new Error("notify.secret: at least 16 characters when notify.urls is set");
+  if (life.preSwitch && life.preSwitch.command.length === 0)
+    throw new Error("preSwitch.command: an argv list with at least the program");
   const config: Record<string, unknown> = {
     ...(o.rootDir ? { root_dir: o.rootDir } : {}),
     interface: o.interface ?? "0.0.0.0",
@@ -131,19 +169,39 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
     file_roots: { base: [`${states}/salt`, states] },
     pillar_roots: { base: [`${states}/pillar`, pillar] },
     runner_dirs: [`${states}/salt/_runners`],
-    reactor: [{ [HOOK_EVENT_TAG]: [`${states}/reactor/registry.sls`] }],
+    engines_dirs: [`${states}/salt/_engines`],
+    reactor: [
+      { [HOOK_EVENT_TAG]: [`${states}/reactor/registry.sls`] },
+      { [MINION_START_EVENT_TAG]: [`${states}/reactor/minion-start.sls`] },
+    ],
+    // Start-up reconciliation and the periodic drift / expiry / outbox check.
+    engines: [{ saltpipe_reconcile: { interval: life.reconcileSeconds ?? 30, startup_wait: 60 } }],
     saltpipe: {
       environment: o.environment,
       hook: {
         secret: o.webhookSecret,
         repository: o.repository,
-        tag_pattern: o.tagPattern ?? defaultTagPattern(o.environment),
+        tag_pattern: o.tagPattern ?? (life.tagPolicy ? ANY_TAG_PATTERN : defaultTagPattern(o.environment)),
         max_body_bytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       },
       deploy: {
         batch: o.batch,
         role: o.role ?? "app",
         timeout: o.deployTimeoutSeconds ?? 300,
+        tag_policy: life.tagPolicy ?? "",
+        approval: {
+          required: life.approval?.required ?? false,
+          expires_minutes: life.approval?.expiresMinutes ?? 60,
+        },
+        ...(life.preSwitch
+          ? { pre_switch: { command: [...life.preSwitch.command], timeout: life.preSwitch.timeoutSeconds } }
+          : {}),
+      },
+      notify: {
+        urls: [...(notify?.urls ?? [])],
+        secret: notify?.secret ?? "",
+        timeout: notify?.timeoutSeconds ?? 5,
+        retries: notify?.retries ?? 3,
       },
     },
     ...(o.extra ?? {}),
@@ -295,8 +353,16 @@ export function renderMinionConfig(o: MinionConfigOptions): string {
 export function masterConfigFromSpec(
   spec: EnvironmentSpec<unknown>,
   webhookSecret: string,
-  opts: { statesDir?: string; pillarDir?: string; tls?: TlsFiles; tagPattern?: string } = {},
+  opts: {
+    statesDir?: string;
+    pillarDir?: string;
+    tls?: TlsFiles;
+    tagPattern?: string;
+    /** The `notifySecret` secret (plain; the caller keeps the result secret). */
+    notifySecret?: string;
+  } = {},
 ): { master: string; api: string; hookProxy: string } {
+  const d = spec.deploy;
   return {
     master: renderMasterConfig({
       environment: spec.environment,
@@ -309,6 +375,13 @@ export function masterConfigFromSpec(
       deployTimeoutSeconds: Math.max(120, (spec.deploy.healthTimeoutSeconds + spec.deploy.drainSeconds) * 3),
       statesDir: opts.statesDir,
       pillarDir: opts.pillarDir,
+      lifecycle: {
+        tagPolicy: d.tagPolicy,
+        approval: d.approval,
+        preSwitch: d.preSwitch,
+        notify: { ...d.notify, secret: opts.notifySecret ?? "" },
+        reconcileSeconds: d.reconcileSeconds,
+      },
     }),
     api: renderSaltApiConfig({ apiPort: spec.salt.apiPort, tls: opts.tls }),
     hookProxy: renderHookProxyConfig({

@@ -72,8 +72,10 @@ export class SaltCluster extends pulumi.ComponentResource {
     const answering = remoteScript(`${name}-ready`, {
       host: args.master,
       script: renderWaitForMinionsScript(ids, args.readyTimeoutSeconds ?? 300),
-      triggers: [ids.join(",")],
-      dependsOn: this.minions.map((m) => m.ready),
+      // Again after a master restart (config or master code changed), so the highstate
+      // below never starts before the minions have reconnected.
+      triggers: [ids.join(","), pulumi.output(args.masterFiles).apply(contentHash), this.master.restartKey],
+      dependsOn: [...this.minions.map((m) => m.ready), this.master.ready],
       parent: this,
       timeoutMinutes: Math.ceil((args.readyTimeoutSeconds ?? 300) / 60) + 1,
     });

@@ -23,6 +23,9 @@ import { REMOTE_WHEELHOUSE, renderSaltInstallScript } from "../render/install";
 import { contentHash, remoteScript } from "./remote";
 import { readTree } from "./tree";
 
+/** Files of the state tree that run inside the master process itself. */
+const MASTER_CODE = /^(salt\/_runners|salt\/_engines|lib)\//;
+
 /** Where the state tree lives on the master. */
 export const REMOTE_STATES_DIR = "/srv/saltpipe/salt-states";
 
@@ -44,6 +47,8 @@ export class SaltMaster extends pulumi.ComponentResource {
   readonly publicKey: pulumi.Output<string>;
   /** Hash of the uploaded state tree: the only thing a state edit changes. */
   readonly statesHash: string;
+  /** Changes whenever the master restarts (config, Salt version or master-side code changed). */
+  readonly restartKey: string;
   /** Completes when the master runs with its current config and states. */
   readonly ready: command.remote.Command;
   readonly install: pulumi.Resource;
@@ -75,6 +80,10 @@ export class SaltMaster extends pulumi.ComponentResource {
     });
     const stateFiles = readTree(args.statesDir ?? SALT_STATES_DIR);
     this.statesHash = contentHash(stateFiles);
+    // The master loads runner and engine code once (its reactor caches it): a change there
+    // restarts the master; plain state edits only refresh the fileserver.
+    const masterCode = contentHash(stateFiles.filter((f) => MASTER_CODE.test(f.path)));
+    this.restartKey = contentHash([args.salt.version, masterCode]);
     const states = remoteScript(`${name}-states`, {
       host: args.host,
       script: renderSyncTreeScript(REMOTE_STATES_DIR, stateFiles),
@@ -84,7 +93,7 @@ export class SaltMaster extends pulumi.ComponentResource {
     const service = remoteScript(`${name}-service`, {
       host: args.host,
       script: renderRestartScript(["salt-master", "salt-api", "nginx"]),
-      triggers: [pulumi.output(args.files).apply(contentHash), args.salt.version],
+      triggers: [pulumi.output(args.files).apply(contentHash), args.salt.version, masterCode],
       dependsOn: [config, keys, states],
       parent: this,
     });

@@ -17,8 +17,9 @@
 
     Accepted: events with action `push`, a manifest media type, the configured repository,
     a tag that matches tag_pattern and a sha256 digest. The last accepted event of the
-    envelope is handed off (the registry sends one per POST). Everything else renders no
-    reaction, logs a warning and fires `saltpipe/hook/<env>/refused` with the reason. -#}
+    envelope is handed off with its registry `timestamp` (the runner orders pushes by it)
+    (the registry sends one per POST). Everything else logs a warning and hands the reason
+    to `saltpipe.refused`, which audits it and fires `saltpipe/hook/<env>/refused`. -#}
 {%- set cfg = salt['config.get']('saltpipe', {}) %}
 {%- set hook = cfg.get('hook', {}) %}
 {%- set env = cfg.get('environment', '') | string %}
@@ -79,7 +80,10 @@
 {%-       elif not ev_id | regex_match('^([A-Za-z0-9._:-]{1,128})$') %}
 {%-         do ns.notes.append('bad event id') %}
 {%-       else %}
-{%-         set ns.accepted = {'environment': env, 'repository': target.repository, 'digest': target.digest, 'tag': ev_tag, 'event_id': ev_id} %}
+{%-         set ev_ts = ev.get('timestamp', '') | string %}
+{%-         set ev_ts = ev_ts if ev_ts | regex_match('^([0-9T:.+Z-]{10,40})$') else '' %}
+{%-         set ns.accepted = {'environment': env, 'repository': target.repository, 'digest': target.digest,
+                              'tag': ev_tag, 'event_id': ev_id, 'timestamp': ev_ts} %}
 {%-       endif %}
 {%-     endfor %}
 {%-     if ns.accepted is none %}
@@ -90,12 +94,11 @@
 {%- if ns.reason %}
 {%-   do salt['log.warning']('saltpipe reactor: refused hook event ' ~ tag ~ ': ' ~ ns.reason[:300]) %}
 {%-   if env | regex_match('^([A-Za-z0-9_-]{1,63})$') %}
-saltpipe-reactor-registry-runner-event-send-refused:
-  runner.event.send:
+saltpipe-reactor-registry-runner-saltpipe-refused:
+  runner.saltpipe.refused:
     - args:
-      - tag: {{ ('saltpipe/hook/' ~ env ~ '/refused') | json }}
-      - data:
-          reason: {{ ns.reason[:300] | json }}
+      - environment: {{ env | json }}
+      - reason: {{ ns.reason[:300] | json }}
 {%-   endif %}
 {%- else %}
 {%-   do salt['log.info']('saltpipe reactor: deploy ' ~ ns.accepted.digest ~ ' (' ~ ns.accepted.tag ~ ', event ' ~ ns.accepted.event_id ~ ') to ' ~ env) %}

@@ -165,7 +165,8 @@ export class Daemon {
     this.child.on("exit", () => (this.exited = true));
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM the process group, SIGKILL it after `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
     const pid = this.child.pid;
     if (!pid || this.exited) return;
     try {
@@ -173,7 +174,7 @@ export class Daemon {
     } catch {
       return;
     }
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + graceMs;
     while (Date.now() < deadline) {
       try {
         process.kill(-pid, 0);
@@ -187,6 +188,8 @@ export class Daemon {
     } catch {
       /* gone */
     }
+    // Reaped, so a pidfile check of a restarted daemon does not see it as still running.
+    await waitFor("the process to be reaped", async () => this.exited, 5_000, 50).catch(() => undefined);
   }
 }
 

@@ -9,31 +9,16 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { HOOK_URL_PATH } from "../../infra/render/salt-config";
+import { Cluster } from "./cluster";
 import {
-  HOOK_URL_PATH,
-  renderHookProxyConfig,
-  renderMasterConfig,
-  renderMinionConfig,
-  renderSaltApiConfig,
-} from "../../infra/render/salt-config";
-import { renderPillar } from "../../infra/render/salt-pillar";
-import {
-  Daemon,
-  EventWatcher,
   REGISTRY_CONTENT_TYPE,
-  STATES_DIR,
-  freePorts,
-  get,
   hmacSha256Hex,
-  mkTemp,
-  nginxBin,
   post,
   randomDigest,
   registryEnvelope,
   run,
   saltBin,
-  fatal,
-  waitFor,
   type SaltEvent,
 } from "./helpers";
 
@@ -44,225 +29,30 @@ const REPO = "saltpipe/app";
 const SECRET = "pipeline-test-secret-9f8e7d6c5b4a";
 const MINION = "app-minion-1";
 
-let tmp = "";
+const cluster = new Cluster({ environment: ENV, repository: REPO, secret: SECRET, minions: [MINION] });
 let masterConf = "";
 let hookUrl = "";
-const daemons: Daemon[] = [];
-let events: EventWatcher | undefined;
 
 function bearer(): Record<string, string> {
   return { "Content-Type": REGISTRY_CONTENT_TYPE, Authorization: `Bearer ${SECRET}` };
 }
 
-async function saltCmd(args: string[], timeoutMs = 60_000) {
-  return run(saltBin("salt"), ["-c", masterConf, "--out", "json", ...args], { timeoutMs });
-}
-
+const saltCmd = (args: string[], timeoutMs = 60_000) => cluster.salt(args, timeoutMs);
 const isOrchestrateStart = (e: SaltEvent) =>
   /^salt\/run\/\d+\/new$/.test(e.tag) && e.data.fun === "runner.state.orchestrate";
 const isDeployJob = (e: SaltEvent) => /^salt\/job\/\d+\/new$/.test(e.tag) && e.data.fun === "state.sls";
 const outcomeOf = (digest: string) => (e: SaltEvent) =>
   e.tag === `saltpipe/deploy/${ENV}/outcome` && e.data.digest === digest;
-
-/** The outcome event of `digest`; fails at once if its orchestration failed without one. */
-async function waitOutcome(digest: string, timeoutMs = 90_000): Promise<SaltEvent> {
-  return waitFor(
-    `the outcome of ${digest}`,
-    async () => {
-      const outcome = events!.events.find(outcomeOf(digest));
-      if (outcome) return outcome;
-      const failed = events!.events.find(
-        (e) =>
-          /^salt\/run\/\d+\/ret$/.test(e.tag) &&
-          e.data.fun === "runner.state.orchestrate" &&
-          JSON.stringify(e.data).includes(digest),
-      );
-      if (failed)
-        throw fatal(
-          `orchestration of ${digest} ended without an outcome event: ${JSON.stringify(failed.data).slice(0, 3000)}`,
-        );
-      return undefined;
-    },
-    timeoutMs,
-    200,
-  );
-}
+const waitOutcome = (digest: string, timeoutMs = 90_000) => cluster.outcome(digest, undefined, timeoutMs);
+const events = () => cluster.events;
 
 beforeAll(async () => {
-  tmp = mkTemp("saltpipe-salt-");
-  const [publishPort, retPort, apiPort, hookPort] = await freePorts(4);
-  masterConf = path.join(tmp, "master-conf");
-  const minionConf = path.join(tmp, "minion-conf");
-  const masterRoot = path.join(tmp, "master-root");
-  const minionRoot = path.join(tmp, "minion-root");
-  const pillarDir = path.join(tmp, "pillar");
-  for (const d of [
-    path.join(masterConf, "master.d"),
-    path.join(minionConf, "minion.d"),
-    masterRoot,
-    minionRoot,
-    pillarDir,
-  ]) {
-    fs.mkdirSync(d, { recursive: true });
-  }
-
-  fs.writeFileSync(path.join(masterConf, "master"), "# see master.d/\n");
-  fs.writeFileSync(
-    path.join(masterConf, "master.d", "saltpipe.conf"),
-    renderMasterConfig({
-      environment: ENV,
-      interface: "127.0.0.1",
-      publishPort,
-      retPort,
-      webhookSecret: SECRET,
-      repository: REPO,
-      batch: "1",
-      deployTimeoutSeconds: 60,
-      statesDir: STATES_DIR,
-      pillarDir,
-      rootDir: masterRoot,
-      extra: { user: "root", log_level_logfile: "info", worker_threads: 3 },
-    }),
-  );
-  fs.writeFileSync(path.join(masterConf, "master.d", "saltpipe-api.conf"), renderSaltApiConfig({ apiPort }));
-  fs.writeFileSync(path.join(minionConf, "minion"), "# see minion.d/\n");
-  fs.writeFileSync(
-    path.join(minionConf, "minion.d", "saltpipe.conf"),
-    renderMinionConfig({
-      id: MINION,
-      master: "127.0.0.1",
-      masterPort: retPort,
-      publishPort,
-      environment: ENV,
-      roles: ["app"],
-      rootDir: minionRoot,
-      // Plan the deploy against this machine's engine, change nothing.
-      extra: { user: "root", test: true, log_level_logfile: "info" },
-    }),
-  );
-  fs.writeFileSync(
-    path.join(pillarDir, "saltpipe.sls"),
-    renderPillar({
-      environment: ENV,
-      app: { name: "saltpipe-test-app", port: 8080, proxyPort: 8088, healthPath: "/healthz" },
-      deploy: { healthTimeoutSeconds: 10, drainSeconds: 1, keepImages: 2 },
-      registry: { server: "127.0.0.1:5999", repository: REPO },
-      slots: { blue: 28081, green: 28082 },
-    }),
-  );
-
-  // Pre-seed the minion's key: generate it, accept it on the master before either starts.
-  const keys = path.join(tmp, "keys");
-  fs.mkdirSync(keys);
-  const gen = await run(saltBin("salt-key"), [
-    "-c",
-    masterConf,
-    `--gen-keys=${MINION}`,
-    `--gen-keys-dir=${keys}`,
-  ]);
-  if (gen.code !== 0) throw new Error(`salt-key --gen-keys failed: ${gen.stderr}`);
-  const masterPki = path.join(masterRoot, "etc/salt/pki/master/minions");
-  const minionPki = path.join(minionRoot, "etc/salt/pki/minion");
-  fs.mkdirSync(masterPki, { recursive: true });
-  fs.mkdirSync(minionPki, { recursive: true });
-  fs.copyFileSync(path.join(keys, `${MINION}.pub`), path.join(masterPki, MINION));
-  fs.copyFileSync(path.join(keys, `${MINION}.pub`), path.join(minionPki, "minion.pub"));
-  fs.copyFileSync(path.join(keys, `${MINION}.pem`), path.join(minionPki, "minion.pem"));
-  fs.chmodSync(path.join(minionPki, "minion.pem"), 0o600);
-
-  // Hook proxy: the rendered server inside a minimal nginx.conf rooted in tmp.
-  const nginxDir = path.join(tmp, "nginx");
-  fs.mkdirSync(nginxDir);
-  fs.writeFileSync(
-    path.join(nginxDir, "saltpipe-hook.conf"),
-    renderHookProxyConfig({ hookPort, listenAddress: "127.0.0.1", apiPort, maxBodyBytes: 16384 }),
-  );
-  fs.writeFileSync(
-    path.join(nginxDir, "nginx.conf"),
-    [
-      "daemon off;",
-      "worker_processes 1;",
-      `pid ${nginxDir}/nginx.pid;`,
-      `error_log ${nginxDir}/error.log info;`,
-      "events { worker_connections 64; }",
-      "http {",
-      `  access_log ${nginxDir}/access.log;`,
-      ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(
-        (t) => `  ${t}_temp_path ${nginxDir}/${t}_temp;`,
-      ),
-      `  include ${nginxDir}/saltpipe-hook.conf;`,
-      "}",
-      "",
-    ].join("\n"),
-  );
-  hookUrl = `http://127.0.0.1:${hookPort}${HOOK_URL_PATH}`;
-
-  const logs = path.join(tmp, "logs");
-  fs.mkdirSync(logs);
-  daemons.push(
-    new Daemon(
-      "salt-master",
-      saltBin("salt-master"),
-      ["-c", masterConf, "-l", "warning"],
-      path.join(logs, "master.out"),
-    ),
-  );
-  // The master creates its sockets; wait for its publish port before the rest.
-  await waitFor(
-    "salt-master",
-    async () => fs.existsSync(path.join(masterRoot, "var/run/salt/master/master_event_pub.ipc")),
-    60_000,
-  );
-  events = new EventWatcher(masterConf);
-  daemons.push(
-    new Daemon(
-      "salt-api",
-      saltBin("salt-api"),
-      ["-c", masterConf, "-l", "warning"],
-      path.join(logs, "api.out"),
-    ),
-  );
-  daemons.push(
-    new Daemon(
-      "nginx",
-      nginxBin(),
-      ["-p", `${nginxDir}/`, "-e", `${nginxDir}/error.log`, "-c", path.join(nginxDir, "nginx.conf")],
-      path.join(logs, "nginx.out"),
-    ),
-  );
-  daemons.push(
-    new Daemon(
-      "salt-minion",
-      saltBin("salt-minion"),
-      ["-c", minionConf, "-l", "warning"],
-      path.join(logs, "minion.out"),
-    ),
-  );
-
-  await waitFor(
-    "the minion to answer test.ping",
-    async () => {
-      const r = await saltCmd([MINION, "test.ping", "-t", "5"], 20_000);
-      return r.code === 0 && JSON.parse(r.stdout)[MINION] === true;
-    },
-    90_000,
-    1000,
-  );
-  await waitFor("salt-api", async () => (await get(`http://127.0.0.1:${apiPort}/`)).status === 200, 60_000);
-  await waitFor(
-    "the hook proxy",
-    async () => (await get(`http://127.0.0.1:${hookPort}/`)).status === 404,
-    30_000,
-  );
-  // The minion's grains reach the master's cache (rollout targets by grains).
-  await saltCmd([MINION, "saltutil.sync_grains"]);
+  await cluster.start();
+  masterConf = cluster.masterConf;
+  hookUrl = cluster.hookUrl;
 });
 
-afterAll(async () => {
-  await events?.stop();
-  for (const d of [...daemons].reverse()) await d.stop();
-  if (tmp && !process.env.SALTPIPE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => cluster.stop());
 
 test("the minion key was pre-seeded: accepted with auto_accept and open_mode off", async () => {
   const keys = await run(saltBin("salt-key"), ["-c", masterConf, "-L", "--out", "json"]);
@@ -287,7 +77,7 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
   const goodId = `ev-good-${Date.now()}`;
 
   test("refused requests start no job, each says why, and the master keeps serving", async () => {
-    const since = events!.events.length;
+    const since = events().events.length;
     const otherDigest = randomDigest();
     const body = (over: Partial<Parameters<typeof registryEnvelope>[0]> = {}) =>
       registryEnvelope({ repository: REPO, tag: "dev-0badc0de", digest: otherDigest, ...over });
@@ -314,7 +104,7 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
       expect({ name, status: res.status }).toEqual({ name, status });
     }
     // Six reached the reactor (malformed JSON stops at salt-api, oversized at nginx): six refusals.
-    const refused = await events!.waitForCount(
+    const refused = await events().waitForCount(
       "six refused events",
       (e) => e.tag === `saltpipe/hook/${ENV}/refused`,
       6,
@@ -339,7 +129,7 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
     );
     expect(res.status).toBe(200);
     const outcome = await waitOutcome(goodDigest);
-    const after = events!.events.slice(since);
+    const after = events().events.slice(since);
     expect(after.filter(isOrchestrateStart)).toHaveLength(1);
     expect(after.filter(isDeployJob)).toHaveLength(1);
     // No job or runner (other than the refusals) ever carried a refused request's digest.
@@ -379,12 +169,12 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
     expect(minions[MINION].result).toBe(true);
     // test mode: the minion planned the deploy of exactly this digest.
     expect(minions[MINION].comment).toContain(`would deploy 127.0.0.1:5999/${REPO}@${goodDigest}`);
-    const ret = events!.find(
+    const ret = events().find(
       (e) => /^salt\/job\/\d+\/ret\//.test(e.tag) && e.data.fun === "state.sls" && e.data.id === MINION,
     );
     expect(JSON.stringify(ret.at(-1)?.data.fun_args)).toContain(goodDigest);
     expect(
-      events!.find((e) => e.tag === `saltpipe/deploy/${ENV}/start` && e.data.digest === goodDigest),
+      events().find((e) => e.tag === `saltpipe/deploy/${ENV}/start` && e.data.digest === goodDigest),
     ).toHaveLength(1);
   });
 
@@ -407,13 +197,13 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
       bearer(),
     );
     expect(res.status).toBe(200);
-    const skipped = await events!.waitFor(
+    const skipped = await events().waitFor(
       "skipped",
       (e) => e.tag === `saltpipe/deploy/${ENV}/skipped` && e.data.event_id === goodId,
       60_000,
     );
     expect(skipped.data).toMatchObject({ result: true, reason: "duplicate event id" });
-    expect(events!.find(outcomeOf(goodDigest))).toHaveLength(1);
+    expect(events().find(outcomeOf(goodDigest))).toHaveLength(1);
   });
 });
 

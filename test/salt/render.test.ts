@@ -241,7 +241,8 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
       slots: { blue: 18081, green: 18082 },
       upstream_file: "/etc/nginx/saltpipe/app-upstream.conf",
     });
-    const auth = stateArgs(high, "app-deploy-file-serialize-registry-auth");
+    expect(high["app-deploy-saltpipe-app-deployed"].__sls__).toBe("app.deploy");
+    const auth = stateArgs(high, "app-registry-file-serialize-auth");
     expect(auth.args).toMatchObject({
       name: "/etc/saltpipe/docker/config.json",
       mode: "0600",
@@ -249,6 +250,30 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
     });
     const dataset = auth.args.dataset as { auths: Record<string, { auth: string }> };
     expect(Buffer.from(dataset.auths["10.0.0.10:5000"].auth, "base64").toString()).toBe("deploy:s3cret-pass");
+  });
+
+  test("app.preswitch: the command (argv) from the new image's digest; nothing without a command", async () => {
+    const h = await showSls(dir, ["app.preswitch"], {
+      saltpipe_deploy: { digest: DIGEST, environment: "dev" },
+      saltpipe_pre_switch: { command: ["npm", "run", "migrate"], timeout: 120 },
+    });
+    const step = stateArgs(h, "app-preswitch-saltpipe-app-pre-switched");
+    expect(step).toMatchObject({
+      fun: "saltpipe_app.pre_switched",
+      args: {
+        name: "app",
+        image: "10.0.0.10:5000/saltpipe/app",
+        digest: DIGEST,
+        command: ["npm", "run", "migrate"],
+        timeout: 120,
+        require: [{ sls: "app.registry" }],
+      },
+    });
+    const none = await showSls(dir, ["app.preswitch"], { saltpipe_deploy: { digest: DIGEST } });
+    expect(Object.keys(none).sort()).toEqual([
+      "app-preswitch-test-nop-no-step",
+      "app-registry-file-serialize-auth",
+    ]);
   });
 
   test("app.deploy without a digest does nothing", async () => {
@@ -265,7 +290,7 @@ describe("orchestration and reactor render", () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test("orch.deploy hands the digest to the saltpipe.rollout runner with the batch from config", async () => {
+  test("orch.deploy hands the push (with its registry timestamp) to the saltpipe.receive runner", async () => {
     const high = await showSls(dir, ["orch.deploy"], {
       saltpipe_deploy: {
         environment: "dev",
@@ -273,18 +298,19 @@ describe("orchestration and reactor render", () => {
         repository: "saltpipe/app",
         tag: "dev-1",
         event_id: "ev-1",
+        timestamp: "2026-11-25T10:00:00.123456789Z",
       },
     });
-    const rollout = stateArgs(high, "saltpipe-orch-deploy-salt-runner-rollout");
-    expect(rollout).toMatchObject({
+    const receive = stateArgs(high, "saltpipe-orch-deploy-salt-runner-receive");
+    expect(receive).toMatchObject({
       fun: "salt.runner",
       args: {
-        name: "saltpipe.rollout",
+        name: "saltpipe.receive",
         environment: "dev",
         digest: DIGEST,
-        batch: "50%",
-        role: "app",
+        tag: "dev-1",
         event_id: "ev-1",
+        timestamp: "2026-11-25T10:00:00.123456789Z",
       },
     });
   });
@@ -299,14 +325,8 @@ describe("orchestration and reactor render", () => {
     }
   });
 
-  async function react(body: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
-    let parsed: unknown = {};
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      parsed = {};
-    }
-    const data = { body, post: parsed, headers };
+  /** Render a reactor SLS for an event (`tag`, `data`), as the reactor does. */
+  async function renderReactor(file: string, tag: string, data: unknown): Promise<Record<string, unknown>> {
     const res = await run(saltBin("salt-call"), [
       "--local",
       "-c",
@@ -314,14 +334,38 @@ describe("orchestration and reactor render", () => {
       "--out",
       "json",
       "slsutil.renderer",
-      `path=${path.join(STATES_DIR, "reactor", "registry.sls")}`,
+      `path=${path.join(STATES_DIR, "reactor", file)}`,
       "default_renderer=jinja|yaml",
-      `tag=${HOOK_EVENT_TAG}`,
+      `tag=${tag}`,
       `data=${JSON.stringify(data)}`,
     ]);
     if (res.code !== 0) throw new Error(`reactor render failed:\n${res.stdout}\n${res.stderr}`);
     return JSON.parse(res.stdout).local as Record<string, unknown>;
   }
+
+  async function react(body: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
+    let parsed: unknown = {};
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      parsed = {};
+    }
+    return renderReactor("registry.sls", HOOK_EVENT_TAG, { body, post: parsed, headers });
+  }
+
+  test("a minion that starts is handed to saltpipe.converge; a bad id is not", async () => {
+    const out = await renderReactor("minion-start.sls", "salt/minion/minion-2/start", { id: "minion-2" });
+    const reaction = out["saltpipe-reactor-minion-start-runner-saltpipe-converge"] as Record<
+      string,
+      unknown[]
+    >;
+    expect(reaction["runner.saltpipe.converge"]).toEqual([
+      { args: [{ environment: "dev" }, { minion: "minion-2" }] },
+    ]);
+    expect(await renderReactor("minion-start.sls", "salt/minion/x/start", { id: "bad id; rm -rf" })).toEqual(
+      {},
+    );
+  });
   const ok = (tag = "dev-1a2b3c4") =>
     registryEnvelope({ id: "ev-ok", repository: "saltpipe/app", tag, digest: DIGEST });
 
@@ -331,6 +375,7 @@ describe("orchestration and reactor render", () => {
     expect(reaction).toBeDefined();
     const args = (reaction["runner.state.orchestrate"][0] as { args: Record<string, unknown>[] }).args;
     expect(args[0]).toEqual({ mods: "orch.deploy" });
+    const sent = JSON.parse(ok()).events[0].timestamp;
     expect(args[1]).toEqual({
       pillar: {
         saltpipe_deploy: {
@@ -339,9 +384,11 @@ describe("orchestration and reactor render", () => {
           digest: DIGEST,
           tag: "dev-1a2b3c4",
           event_id: "ev-ok",
+          timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
         },
       },
     });
+    expect(sent).toMatch(/Z$/);
   });
 
   test("accepts an HMAC-SHA256 signature of the raw body", async () => {
@@ -423,10 +470,12 @@ describe("orchestration and reactor render", () => {
   ])("refuses %s", async (_name, body, headers, reason) => {
     const out = await react(body, headers as Record<string, string>);
     expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeUndefined();
-    const refused = out["saltpipe-reactor-registry-runner-event-send-refused"] as Record<string, unknown[]>;
+    const refused = out["saltpipe-reactor-registry-runner-saltpipe-refused"] as Record<string, unknown[]>;
     expect(refused).toBeDefined();
-    const args = (refused["runner.event.send"][0] as { args: Record<string, unknown>[] }).args;
-    expect(args[0]).toEqual({ tag: "saltpipe/hook/dev/refused" });
-    expect(String((args[1].data as { reason: string }).reason)).toContain(reason);
+    const args = (refused["runner.saltpipe.refused"][0] as { args: Record<string, unknown>[] }).args;
+    expect(args[0]).toEqual({ environment: "dev" });
+    expect(String(args[1].reason)).toContain(reason);
+    // Never a secret in what is audited.
+    expect(JSON.stringify(out)).not.toContain(SECRET);
   });
 });

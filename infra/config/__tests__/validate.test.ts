@@ -65,7 +65,17 @@ describe("defaults", () => {
   test("a minimal aws stack gets every default from one place", () => {
     const spec = parse(validAws());
     expect(spec.master).toEqual({ name: "master", os: "ubuntu", instanceType: undefined });
-    expect(spec.deploy).toEqual({ batch: "50%", healthTimeoutSeconds: 60, drainSeconds: 10, keepImages: 3 });
+    expect(spec.deploy).toEqual({
+      batch: "50%",
+      healthTimeoutSeconds: 60,
+      drainSeconds: 10,
+      keepImages: 3,
+      tagPolicy: "",
+      approval: { required: false, expiresMinutes: 60 },
+      preSwitch: undefined,
+      notify: { urls: [], timeoutSeconds: 5, retries: 3 },
+      reconcileSeconds: 30,
+    });
     expect(spec.app).toMatchObject({ name: "app", port: 8080, proxyPort: 80, healthPath: "/healthz" });
     expect(spec.aws).toMatchObject({
       availabilityZone: "eu-west-1a",
@@ -94,6 +104,99 @@ describe("defaults", () => {
     const spec = parse(validAws());
     expect(spec.secrets.webhookSecret).toBe(WEBHOOK_SECRET);
     expect(spec.secrets.sshPrivateKey).toContain("PRIVATE KEY");
+  });
+});
+
+describe("deploy lifecycle keys", () => {
+  test("tag policy, approval, pre-switch step, notifications and reconcile interval are read", () => {
+    const spec = parse(
+      {
+        ...validAws(),
+        deploy: {
+          tagPolicy: "semver:>=1.2.0 <2.0.0 || ^3",
+          approval: { required: "true", expiresMinutes: "30" },
+          preSwitch: { command: ["npm", "run", "migrate"], timeoutSeconds: 120 },
+          notify: { urls: ["https://hooks.example.com/deploys"], timeoutSeconds: 2, retries: 5 },
+          reconcileSeconds: 15,
+        },
+      },
+      "dev",
+      testSecrets({ notifySecret: "n".repeat(32) }),
+    );
+    expect(spec.deploy).toMatchObject({
+      tagPolicy: "semver:>=1.2.0 <2.0.0 || ^3",
+      approval: { required: true, expiresMinutes: 30 },
+      preSwitch: { command: ["npm", "run", "migrate"], timeoutSeconds: 120 },
+      notify: { urls: ["https://hooks.example.com/deploys"], timeoutSeconds: 2, retries: 5 },
+      reconcileSeconds: 15,
+    });
+  });
+
+  test.each([
+    "exact:stable",
+    "glob:prod-*",
+    "semver:^1.4",
+    "semver:~1.2.3",
+    "semver:1.x",
+    "semver:*",
+    "semver:>= 1.0.0-rc.1",
+  ])("tag policy %s is valid", (tagPolicy) => {
+    expect(parse({ ...validAws(), deploy: { tagPolicy } }).deploy.tagPolicy).toBe(tagPolicy);
+  });
+
+  test.each([
+    [
+      "regex:.*",
+      'deploy.tagPolicy: invalid tag policy "regex:.*" (want exact:<tag>, glob:<pattern> or semver:<range>)',
+    ],
+    [
+      "semver",
+      'deploy.tagPolicy: invalid tag policy "semver" (want exact:<tag>, glob:<pattern> or semver:<range>)',
+    ],
+    ["semver:>=one", 'deploy.tagPolicy: invalid semver comparator ">=one"'],
+    ["semver:1.x.3", 'deploy.tagPolicy: invalid semver comparator "1.x.3"'],
+    ["semver:1.2 || ", 'deploy.tagPolicy: empty alternative in semver range "1.2 ||"'],
+    [
+      "semver:1.2-rc",
+      'deploy.tagPolicy: invalid semver comparator "1.2-rc" (a pre-release needs a full version)',
+    ],
+    ["exact:no spaces", 'deploy.tagPolicy: invalid tag "no spaces" in exact: (a Docker tag)'],
+    ["glob:a/b", 'deploy.tagPolicy: invalid pattern "a/b" in glob: (tag characters and * ? [ ] !)'],
+  ])("tag policy %s fails naming the key", (tagPolicy, expected) => {
+    expect(problemsOf({ ...validAws(), deploy: { tagPolicy } })).toEqual([expected]);
+  });
+
+  test("an invalid policy fails the preview naming the key and the stack file", () => {
+    expect(() => parse({ ...validAws(), deploy: { tagPolicy: "semver:>=1.2.3.4" } }, "prod")).toThrow(
+      /^Invalid stack configuration in Pulumi\.prod\.yaml \(1 problem\):\n {2}- saltpipe:deploy\.tagPolicy: invalid semver comparator ">=1\.2\.3\.4"$/,
+    );
+  });
+
+  test.each([
+    [{ approval: { required: "yes" } }, 'deploy.approval.required: expected true or false, got "yes"'],
+    [{ approval: { expiresMinutes: 0 } }, "deploy.approval.expiresMinutes: 0 is out of range (1..43200)"],
+    [{ approval: { when: "always" } }, "deploy.approval.when: unknown key (known: required, expiresMinutes)"],
+    [
+      { preSwitch: {} },
+      "deploy.preSwitch.command: is required: an argv list such as [npm, run, migrate] (no shell)",
+    ],
+    [
+      { preSwitch: { command: "npm run migrate" } },
+      'deploy.preSwitch.command: expected a list of strings, got "npm run migrate"',
+    ],
+    [
+      { preSwitch: { command: ["x"], timeoutSeconds: 0 } },
+      "deploy.preSwitch.timeoutSeconds: 0 is out of range (1..3600)",
+    ],
+    [{ notify: { urls: ["ftp://x"] } }, 'deploy.notify.urls[0]: invalid URL "ftp://x" (an http(s) URL)'],
+    [{ notify: { urls: "https://x" } }, 'deploy.notify.urls: expected a list of strings, got "https://x"'],
+    [{ notify: { timeoutSeconds: 0 } }, "deploy.notify.timeoutSeconds: 0 is out of range (1..60)"],
+    [{ notify: { retries: 11 } }, "deploy.notify.retries: 11 is out of range (0..10)"],
+    [{ reconcileSeconds: 1 }, "deploy.reconcileSeconds: 1 is out of range (5..3600)"],
+  ])("deploy %o fails naming the key", (deploy, expected) => {
+    expect(
+      problemsOf({ ...validAws(), deploy }, "dev", testSecrets({ notifySecret: "n".repeat(32) })),
+    ).toEqual([expected]);
   });
 });
 
@@ -155,7 +258,7 @@ describe("bad values fail with the key and the stack file", () => {
     [
       "typo in a key",
       { deploy: { bacth: "1" } },
-      "deploy.bacth: unknown key (known: batch, healthTimeoutSeconds, drainSeconds, keepImages)",
+      "deploy.bacth: unknown key (known: batch, healthTimeoutSeconds, drainSeconds, keepImages, tagPolicy, approval, preSwitch, notify, reconcileSeconds)",
     ],
     ["unknown top-level key", { minon: 2 }, expect.stringMatching(/^minon: unknown key \(known: cloud, /)],
     [
@@ -270,6 +373,22 @@ describe("bad values fail with the key and the stack file", () => {
     test("a secret stored in plain text is refused", () => {
       expect(problemsOf({ ...validAws(), webhookSecret: "plain-text-secret-value" })).toContain(
         "webhookSecret: must be set as a secret: pulumi config set --secret webhookSecret",
+      );
+    });
+
+    test("notification URLs need a notifySecret, and it must be long enough", () => {
+      const withUrls = { ...validAws(), deploy: { notify: { urls: ["https://hooks.example.com/deploys"] } } };
+      expect(problemsOf(withUrls)).toEqual([
+        'notifySecret: is required when deploy.notify.urls is set (pulumi config set --secret notifySecret "$(openssl rand -hex 32)")',
+      ]);
+      expect(problemsOf(withUrls, "dev", testSecrets({ notifySecret: "short" }))).toEqual([
+        "notifySecret: is too short: use at least 16 characters (e.g. openssl rand -hex 32)",
+      ]);
+      expect(parse(withUrls, "dev", testSecrets({ notifySecret: "n".repeat(32) })).secrets.notifySecret).toBe(
+        "n".repeat(32),
+      );
+      expect(problemsOf({ ...validAws(), notifySecret: "plain-text-secret-value" })).toContain(
+        "notifySecret: must be set as a secret: pulumi config set --secret notifySecret",
       );
     });
 

@@ -4,8 +4,10 @@ import {
   DEFAULT_MINION_CONFIG_PATH,
   DEFAULT_PILLAR_DIR,
   DEFAULT_SALT_STATES_DIR,
+  ANY_TAG_PATTERN,
   HOOK_EVENT_TAG,
   HOOK_URL_PATH,
+  MINION_START_EVENT_TAG,
   defaultTagPattern,
   renderHookProxyConfig,
   renderMasterConfig,
@@ -42,7 +44,12 @@ describe("renderMasterConfig", () => {
       file_roots: { base: ["/srv/saltpipe/salt-states/salt", "/srv/saltpipe/salt-states"] },
       pillar_roots: { base: ["/srv/saltpipe/salt-states/pillar", "/srv/saltpipe/pillar"] },
       runner_dirs: ["/srv/saltpipe/salt-states/salt/_runners"],
-      reactor: [{ [HOOK_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/registry.sls"] }],
+      engines_dirs: ["/srv/saltpipe/salt-states/salt/_engines"],
+      reactor: [
+        { [HOOK_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/registry.sls"] },
+        { [MINION_START_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/minion-start.sls"] },
+      ],
+      engines: [{ saltpipe_reconcile: { interval: 30, startup_wait: 60 } }],
       saltpipe: {
         environment: "dev",
         hook: {
@@ -51,10 +58,50 @@ describe("renderMasterConfig", () => {
           tag_pattern: defaultTagPattern("dev"),
           max_body_bytes: 65536,
         },
-        deploy: { batch: "50%", role: "app", timeout: 300 },
+        deploy: {
+          batch: "50%",
+          role: "app",
+          timeout: 300,
+          tag_policy: "",
+          approval: { required: false, expires_minutes: 60 },
+        },
+        notify: { urls: [], secret: "", timeout: 5, retries: 3 },
       },
     });
+    expect(c.saltpipe.deploy.pre_switch).toBeUndefined();
     expect(c.root_dir).toBeUndefined();
+  });
+
+  test("lifecycle: tag policy (the reactor then lets every tag through), approval, pre-switch, notifications", () => {
+    const c = parse(
+      master({
+        lifecycle: {
+          tagPolicy: "semver:^1.2",
+          approval: { required: true, expiresMinutes: 15 },
+          preSwitch: { command: ["npm", "run", "migrate"], timeoutSeconds: 120 },
+          notify: {
+            urls: ["https://hooks.example.com/x"],
+            secret: "n".repeat(16),
+            timeoutSeconds: 2,
+            retries: 4,
+          },
+          reconcileSeconds: 10,
+        },
+      }),
+    );
+    expect(c.saltpipe.hook.tag_pattern).toBe(ANY_TAG_PATTERN);
+    expect(c.saltpipe.deploy).toMatchObject({
+      tag_policy: "semver:^1.2",
+      approval: { required: true, expires_minutes: 15 },
+      pre_switch: { command: ["npm", "run", "migrate"], timeout: 120 },
+    });
+    expect(c.saltpipe.notify).toEqual({
+      urls: ["https://hooks.example.com/x"],
+      secret: "n".repeat(16),
+      timeout: 2,
+      retries: 4,
+    });
+    expect(c.engines).toEqual([{ saltpipe_reconcile: { interval: 10, startup_wait: 60 } }]);
   });
 
   test("paths are parameters (tests point them into temporary dirs)", () => {
@@ -88,6 +135,11 @@ describe("renderMasterConfig", () => {
     [{ retPort: 70000 }, /retPort/],
     [{ extra: { auto_accept: true } }, /auto_accept/],
     [{ extra: { open_mode: true } }, /open_mode/],
+    [
+      { lifecycle: { notify: { urls: ["http://x/"], secret: "short", timeoutSeconds: 1, retries: 0 } } },
+      /notify.secret/,
+    ],
+    [{ lifecycle: { preSwitch: { command: [], timeoutSeconds: 1 } } }, /preSwitch.command/],
   ])("rejects %o", (over, err) => {
     expect(() => master(over as never)).toThrow(err);
   });

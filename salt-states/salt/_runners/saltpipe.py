@@ -1,50 +1,95 @@
 """
-saltpipe runner: the rolling rollout that orch/deploy.sls hands a verified push event to.
+saltpipe runner: the deploy lifecycle of the master's environment.
 
-Loaded on the master through ``runner_dirs`` (the master config rendered by
-infra/render/salt-config.ts points it here).
+Loaded on the master through ``runner_dirs`` (infra/render/salt-config.ts). The logic lives
+in plain modules beside this tree (``salt-states/lib/saltpipe_core``, put on ``sys.path``
+below); this file is the Salt edge: settings from the master config key ``saltpipe``, the
+Salt port (targets, state runs, events) and the public functions. Every function returns
+JSON-able data; a refused request returns ``{"result": False, "error": ..., "retcode": 1}``
+and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
 
-``saltpipe.rollout`` does, for one environment:
-
-1. Take the environment's deploy lock (``flock`` on a file under the master's cachedir: the
-   kernel drops it when the process dies, so it cannot go stale) - one deploy per
-   environment at a time; a second one waits for the first.
-2. Skip an event id already handled (registry delivery is at-least-once): fires
-   ``saltpipe/deploy/<env>/skipped`` and succeeds.
-3. Find the minions: grains ``environment:<env>`` and ``roles:<role>``. Minions the master
-   knows (grains cache) but that do not answer count as failed, and zero minions is a
-   failure, not a silent success.
-4. Apply ``app.deploy`` with the digest in batches (``"1"``, ``"2"``, ``"50%"``), stopping at
-   the first batch with a failed (or silent) minion; the rest are reported ``skipped``.
-5. Record the outcome (current digest, history, seen event ids) and fire
-   ``saltpipe/deploy/<env>/outcome`` with environment, digest, per-minion results and the
-   duration. A failed rollout makes the runner (and so the orchestration) fail.
+=====================================  ===============================================
+``saltpipe.receive env digest ...``     a verified push (orch/deploy.sls): dedupe, order,
+                                        policy, approval, queue, deploy
+``saltpipe.rollback env [to=DIGEST]``   redeploy the previous (or a named) digest
+``saltpipe.approve env [digest=...]``   deploy the push waiting for approval
+``saltpipe.reject env [digest=...]``    drop it
+``saltpipe.converge env [minion=ID]``   put one minion (or every drifted one) on current
+``saltpipe.reconcile``                  start-up / periodic: dead claims, pending work,
+                                        expired approvals, drift, notification outbox
+``saltpipe.refused env reason``         audit a refused notification (reactor)
+``saltpipe.status env``                 everything the status command shows
+=====================================  ===============================================
 """
 
-import fcntl
-import json
 import logging
-import math
 import os
 import re
-import time
+import sys
 
 import salt.client
 import salt.utils.event
 import salt.utils.minions
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+
+# pylint: disable=wrong-import-position
+from saltpipe_core import audit as audit_mod  # noqa: E402
+from saltpipe_core import claim, clock, decide, notify, rollout, store  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "saltpipe"
 
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-BATCH_RE = re.compile(r"^([1-9][0-9]{0,4})(%?)$")
-SEEN_KEEP = 500
+ENV_RE = store.ENV_RE
+MINION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+APPROVER_RE = re.compile(r"^[A-Za-z0-9@._+-]{1,64}$")
 
 
 def __virtual__():
     return __virtualname__
+
+
+class _Refused(Exception):
+    """A request the runner refuses: becomes ``{"result": False, "error": ...}``."""
+
+
+# -- settings and wiring ----------------------------------------------------------------
+def _settings():
+    return __opts__.get("saltpipe") or {}
+
+
+def _deploy_settings():
+    deploy = dict(_settings().get("deploy") or {})
+    approval = deploy.get("approval") or {}
+    deploy["approval_required"] = bool(approval.get("required"))
+    deploy["approval_expires"] = float(approval.get("expires_minutes", 60)) * 60
+    return deploy
+
+
+def _state_dir():
+    return os.path.join(__opts__["cachedir"], "saltpipe")
+
+
+def _notifier():
+    cfg = _settings().get("notify") or {}
+    return notify.Notifier(
+        os.path.join(_state_dir(), "notify"),
+        urls=cfg.get("urls") or [],
+        secret=cfg.get("secret", ""),
+        timeout=cfg.get("timeout", 5),
+        retries=cfg.get("retries", 3),
+    )
+
+
+def _check_env(environment):
+    if not ENV_RE.match(str(environment)):
+        raise _Refused(f"invalid environment name {environment!r}")
+    configured = _settings().get("environment")
+    if configured and environment != configured:
+        raise _Refused(f"this master deploys environment {configured!r}, not {environment!r}")
+    return str(environment)
 
 
 def _fire(tag, data):
@@ -52,225 +97,450 @@ def _fire(tag, data):
         event.fire_event(data, tag)
 
 
-def _state_dir():
-    path = os.path.join(__opts__["cachedir"], "saltpipe")
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    return path
+class SaltPort:
+    """What the deploy loop needs from Salt, for one environment."""
+
+    def __init__(self, environment, settings):
+        self.env = environment
+        self.role = settings.get("role", "app")
+        self.timeout = int(settings.get("timeout", 300))
+        self.tgt = f"G@environment:{environment} and G@roles:{self.role}"
+        self.client = salt.client.get_local_client(__opts__["conf_file"])
+
+    def fire(self, tag, data):
+        _fire(tag, data)
+
+    def targets(self, only=None):
+        """(answered, silent): app minions of the environment, optionally only ``only``."""
+        if only:
+            grains = self.client.cmd(list(only), "grains.item", ["environment", "roles"], tgt_type="list", timeout=10) or {}
+            answered = sorted(
+                m for m, g in grains.items()
+                if isinstance(g, dict) and g.get("environment") == self.env and self.role in (g.get("roles") or [])
+            )
+            return answered, []
+        known = set(salt.utils.minions.CkMinions(__opts__).check_minions(self.tgt, "compound").get("minions", []))
+        answered = set(self.client.cmd(self.tgt, "test.ping", tgt_type="compound", timeout=10) or {})
+        return sorted(answered), sorted(known - answered)
+
+    def _sls(self, minions, sls, pillar, timeout):
+        returns = self.client.cmd(
+            list(minions), "state.sls", [sls], tgt_type="list", timeout=timeout, full_return=True,
+            kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules"},
+        ) or {}
+        out = {}
+        for mid in minions:
+            if mid not in returns:
+                out[mid] = {"result": False, "changed": False, "comment": "no return within the timeout", "duration": timeout}
+            else:
+                out[mid] = _minion_result(returns[mid].get("ret"))
+        return out
+
+    def apply(self, minions, request):
+        pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request)}
+        return self._sls(minions, "app.deploy", pillar, self.timeout)
+
+    def pre_switch(self, minion, request, pre):
+        timeout = int(pre.get("timeout", 600))
+        pillar = {
+            "saltpipe_deploy": _deploy_pillar(self.env, request),
+            "saltpipe_pre_switch": {"command": list(pre["command"]), "timeout": timeout},
+        }
+        res = self._sls([minion], "app.preswitch", pillar, timeout + 60)[minion]
+        return res["result"], res["comment"]
+
+    def running(self, only=None):
+        """{minion: digest serving or None} from the minions' ``saltpipe_app.running``."""
+        tgt, kind = (list(only), "list") if only else (self.tgt, "compound")
+        returns = self.client.cmd(tgt, "saltpipe_app.running", tgt_type=kind, timeout=10) or {}
+        return {m: (r.get("digest") if isinstance(r, dict) and r.get("serving") else None) for m, r in returns.items()}
+
+    def inventory(self):
+        """Per answering minion: OS, Salt version, running digest, since, proxy health."""
+        returns = self.client.cmd(self.tgt, "saltpipe_app.running", tgt_type="compound", timeout=10) or {}
+        return {m: r if isinstance(r, dict) else {"error": str(r)[:300]} for m, r in returns.items()}
 
 
-def _load_record(environment):
-    path = os.path.join(_state_dir(), f"{environment}.json")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return {"environment": environment, "current": None, "history": [], "seen": []}
-
-
-def _save_record(environment, record):
-    path = os.path.join(_state_dir(), f"{environment}.json")
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(record, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def _lock(environment, timeout):
-    fh = open(os.path.join(_state_dir(), f"{environment}.lock"), "w")  # pylint: disable=consider-using-with
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fh
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                fh.close()
-                return None
-            time.sleep(0.5)
-
-
-def batch_size(batch, total):
-    """``"2"`` -> 2, ``"50%"`` -> ceil(50% of total), at least 1, at most total."""
-    match = BATCH_RE.match(str(batch).strip())
-    if not match:
-        raise ValueError(f"invalid batch {batch!r} (want a count like '1' or a percentage like '50%')")
-    value = int(match.group(1))
-    size = math.ceil(total * min(value, 100) / 100) if match.group(2) else value
-    return max(1, min(size, max(total, 1)))
+def _deploy_pillar(environment, request):
+    return {
+        "environment": environment,
+        "digest": request["digest"],
+        "repository": request.get("repository", ""),
+        "tag": request.get("tag", ""),
+        "event_id": request.get("event_id", ""),
+    }
 
 
 def _minion_result(ret):
-    """(ok, changed, comment) of one minion's state.sls return."""
+    """{result, changed, comment, duration (s)} of one minion's state.sls return."""
     if not isinstance(ret, dict):
         text = "; ".join(ret) if isinstance(ret, list) else str(ret)
-        return False, False, text[:1000]
-    ok, changed, comments = True, False, []
+        return {"result": False, "changed": False, "comment": text[:1000], "duration": 0}
+    ok, changed, comments, duration = True, False, [], 0.0
     for chunk in ret.values():
         if not isinstance(chunk, dict):
-            return False, False, str(chunk)[:1000]
+            return {"result": False, "changed": False, "comment": str(chunk)[:1000], "duration": 0}
         if chunk.get("result") is False:
             ok = False
         if chunk.get("changes"):
             changed = True
+        duration += float(chunk.get("duration") or 0) / 1000
         if chunk.get("comment") and (chunk.get("result") is not True or chunk.get("changes")):
             comments.append(str(chunk["comment"]))
-    return ok, changed, "; ".join(comments)[:1000]
+    return {"result": ok, "changed": changed, "comment": "; ".join(comments)[:1000], "duration": round(duration, 3)}
 
 
-def rollout(environment, digest, **kwargs):
-    """
-    Deploy ``digest`` to the app minions of ``environment`` in rolling batches.
-
-    Keyword arguments: repository, tag, event_id, batch ("1", "50%"), role ("app"),
-    sls ("app.deploy"), timeout (per batch, seconds), lock_timeout (seconds).
-    An unexpected error still fires the outcome event (result False) and fails the runner.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-run saltpipe.rollout dev sha256:0123... repository=saltpipe/app batch=50%
-    """
-    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("__")}
-    started = time.time()
-    try:
-        return _rollout(environment, digest, started=started, **kwargs)
-    except Exception as exc:  # pylint: disable=broad-except
-        log.exception("saltpipe.rollout failed")
-        outcome = {
-            "environment": environment,
-            "digest": digest,
-            "repository": kwargs.get("repository", ""),
-            "tag": kwargs.get("tag", ""),
-            "event_id": kwargs.get("event_id", ""),
-            "result": False,
-            "reason": f"rollout error: {exc}",
-            "minions": {},
-            "duration": round(time.time() - started, 3),
-        }
-        if ENV_RE.match(str(environment)):
-            _fire(f"saltpipe/deploy/{environment}/outcome", outcome)
-        __context__["retcode"] = 1
-        return outcome
+def _lifecycle(environment, jid=""):
+    directory = _state_dir()
+    settings = _deploy_settings()
+    return rollout.Lifecycle(
+        environment,
+        store.Store(directory),
+        audit_mod.Audit(directory, environment),
+        _notifier(),
+        SaltPort(environment, settings),
+        settings,
+        claim.me(jid),
+    )
 
 
-def _rollout(
-    environment,
-    digest,
-    repository="",
-    tag="",
-    event_id="",
-    batch="1",
-    role="app",
-    sls="app.deploy",
-    timeout=300,
-    lock_timeout=900,
-    started=None,
-):
-    started = started or time.time()
-    if not ENV_RE.match(str(environment)) or not DIGEST_RE.match(str(digest)):
-        __context__["retcode"] = 1
-        return {"Error": f"invalid environment {environment!r} or digest {digest!r}"}
-    base = {
-        "environment": environment,
-        "digest": digest,
-        "repository": repository,
-        "tag": tag,
-        "event_id": event_id,
-    }
-    lock = _lock(environment, lock_timeout)
-    if lock is None:
-        outcome = dict(base, result=False, reason=f"deploy lock busy for {lock_timeout}s", minions={})
-        outcome["duration"] = round(time.time() - started, 3)
-        _fire(f"saltpipe/deploy/{environment}/outcome", outcome)
-        __context__["retcode"] = 1
-        return outcome
-    try:
-        record = _load_record(environment)
-        if event_id and event_id in record.get("seen", []):
-            skipped = dict(base, result=True, reason="duplicate event id", current=record.get("current"))
-            _fire(f"saltpipe/deploy/{environment}/skipped", skipped)
-            return skipped
+def _entry(fun):
+    """Runner entry: ``_Refused`` → result False + error + exit code 1; outbox flushed."""
 
-        _fire(f"saltpipe/deploy/{environment}/start", dict(base, batch=str(batch)))
-        tgt = f"G@environment:{environment} and G@roles:{role}"
-        client = salt.client.get_local_client(__opts__["conf_file"])
-        known = set(
-            salt.utils.minions.CkMinions(__opts__).check_minions(tgt, "compound").get("minions", [])
-        )
-        answered = set(client.cmd(tgt, "test.ping", tgt_type="compound", timeout=10) or {})
-        minions = {}
-        for mid in sorted(known - answered):
-            minions[mid] = {"result": False, "changed": False, "comment": "did not answer test.ping"}
-        targets = sorted(answered)
-        batches = []
-        failed = bool(minions)
-        reason = "some minions did not answer" if failed else ""
-        if not targets and not failed:
-            failed, reason = True, f"no minion matches {tgt}"
-        size = batch_size(batch, len(targets)) if targets else 1
-        pillar = {"saltpipe_deploy": dict(base)}
-        for index in range(0, len(targets), size):
-            group = targets[index : index + size]
-            if failed:
-                for mid in group:
-                    minions[mid] = {"result": False, "changed": False, "comment": "skipped: an earlier batch failed"}
-                continue
-            batches.append(group)
-            returns = client.cmd(
-                group,
-                "state.sls",
-                [sls],
-                tgt_type="list",
-                timeout=timeout,
-                full_return=True,
-                kwarg={"pillar": pillar, "queue": True, "sync_mods": "states"},
-            ) or {}
-            for mid in group:
-                if mid not in returns:
-                    minions[mid] = {"result": False, "changed": False, "comment": "no return within the timeout"}
-                    failed = True
-                    continue
-                ok, changed, comment = _minion_result(returns[mid].get("ret"))
-                minions[mid] = {"result": ok, "changed": changed, "comment": comment}
-                if not ok:
-                    failed = True
-            if failed:
-                reason = f"batch {len(batches)} failed"
-
-        outcome = dict(base, result=not failed, reason=reason, minions=minions, batches=batches)
-        outcome["duration"] = round(time.time() - started, 3)
-        if event_id:
-            record["seen"] = (record.get("seen", []) + [event_id])[-SEEN_KEEP:]
-        if not failed:
-            if record.get("current") != digest:
-                record["history"] = ([record["current"]] if record.get("current") else []) + [
-                    d for d in record.get("history", []) if d not in (digest, record.get("current"))
-                ]
-                record["history"] = record["history"][:20]
-            record["current"] = digest
-        record["last"] = {k: outcome[k] for k in ("digest", "event_id", "result", "reason", "duration")}
-        record["last"]["finished"] = time.time()
-        _save_record(environment, record)
-        _fire(f"saltpipe/deploy/{environment}/outcome", outcome)
-        if failed:
+    def wrapper(*args, **kwargs):
+        jid = kwargs.get("__pub_jid", "")
+        kwargs = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+        try:
+            ret = fun(*args, jid=jid, **kwargs)
+        except _Refused as exc:
             __context__["retcode"] = 1
-        return outcome
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()
+            return {"result": False, "error": str(exc), "retcode": 1}
+        finally:
+            _notifier().flush()
+        if isinstance(ret, dict) and ret.get("result") is False:
+            # salt-run exits with a returned "retcode"; orchestrate reads __context__.
+            __context__["retcode"] = 1
+            ret["retcode"] = 1
+        return ret
+
+    wrapper.__doc__ = fun.__doc__
+    wrapper.__name__ = fun.__name__
+    return wrapper
 
 
-def status(environment):
+def _finish(lc, outcomes, digest):
+    """The outcome of ``digest`` among those the loop ran (the loop may run newer ones too)."""
+    mine = [o for o in outcomes if o.get("digest") == digest]
+    if mine:
+        return dict(mine[0], ran=[o.get("digest") for o in outcomes])
+    return {"result": True, "action": "superseded", "digest": digest, "ran": [o.get("digest") for o in outcomes]}
+
+
+# -- public functions -------------------------------------------------------------------
+@_entry
+def receive(environment, digest, repository="", tag="", event_id="", timestamp="", jid=""):
     """
-    The environment's deploy record: current digest, history, last outcome.
+    A verified registry push (handed over by orch/deploy.sls).
 
     .. code-block:: bash
 
-        salt-run saltpipe.status dev
+        salt-run saltpipe.receive dev sha256:0123... tag=dev-1a2b event_id=... timestamp=2026-11-25T10:00:00Z
     """
-    if not ENV_RE.match(str(environment)):
-        return {"Error": f"invalid environment {environment!r}"}
-    record = _load_record(environment)
-    record["seen"] = len(record.get("seen", []))
-    return record
+    environment = _check_env(environment)
+    if not DIGEST_RE.match(str(digest)):
+        raise _Refused(f"invalid digest {digest!r} (want sha256:<64 hex>)")
+    lc = _lifecycle(environment, jid)
+    request = {
+        "digest": digest, "tag": str(tag), "repository": str(repository), "event_id": str(event_id),
+        "timestamp": str(timestamp), "order": clock.parse_ns(timestamp) or 0, "kind": "push",
+    }
+    base = {k: request[k] for k in ("digest", "tag", "repository", "event_id", "timestamp")}
+    with lc.store.transaction(environment) as record:
+        expired = decide.expire_approval(record, clock.now())
+        action, reason, superseded = decide.receive(record, request, lc.settings, clock.now())
+        claimed = action == "deploy" and lc.try_claim(record, digest, "push")
+    _announce_expired(lc, expired)
+    lc.audit.append("received", action=action, reason=reason, superseded=superseded, **base)
+    if action in ("duplicate", "replay", "current"):
+        lc.announce("skipped", dict(base, result=True, reason="duplicate event id" if action == "duplicate" else reason), notify=False)
+        return dict(base, result=True, action=action, reason=reason)
+    if action == "ignored":
+        lc.announce("ignored", dict(base, reason=reason))
+        return dict(base, result=True, action=action, reason=reason)
+    if action == "approval":
+        lc.announce("pending-approval", dict(base, superseded=superseded, expires=clock.iso(clock.now() + lc.settings["approval_expires"])))
+        return dict(base, result=True, action="pending-approval", superseded=superseded)
+    if not claimed:
+        lc.announce("queued", dict(base, superseded=superseded), notify=False)
+        return dict(base, result=True, action="queued", reason="a deploy is in progress; this push runs next", superseded=superseded)
+    return _finish(lc, lc.drive(), digest)
+
+
+@_entry
+def rollback(environment, to=None, approver="", jid=""):
+    """
+    Redeploy the previous digest (or ``to``, one that ran in this environment) through the
+    same health-gated rolling path.
+
+    .. code-block:: bash
+
+        salt-run saltpipe.rollback dev
+        salt-run saltpipe.rollback dev to=sha256:0123...
+    """
+    environment = _check_env(environment)
+    lc = _lifecycle(environment, jid)
+    approver = _approver(approver)
+    with lc.store.transaction(environment) as record:
+        current = record.get("current")
+        if not current:
+            raise _Refused(f"nothing to roll back: {environment} has no deployed digest yet")
+        known = store.known_digests(record)
+        target = to or (record["previous"][0]["digest"] if record["previous"] else None)
+        if target is None:
+            raise _Refused(f"nothing to roll back to: {current['digest']} is the only digest {environment} ever ran")
+        if target not in known:
+            raise _Refused(
+                f"digest {target} never ran in {environment}; known: " + ", ".join(known[:10])
+            )
+        if target == current["digest"]:
+            raise _Refused(f"{target} is already the current digest of {environment}")
+        entry = next(p for p in record["previous"] if p["digest"] == target)
+        record["pending"] = {
+            "digest": target, "tag": entry.get("tag", ""), "kind": "rollback", "approver": approver,
+            "order": int(current.get("order") or 0), "event_id": "", "repository": "",
+        }
+        claimed = lc.try_claim(record, target, "rollback")
+    lc.audit.append("rollback-requested", digest=target, approver=approver, queued=not claimed)
+    if not claimed:
+        return {"result": True, "action": "queued", "digest": target, "reason": "a deploy is in progress; the rollback runs next"}
+    return _finish(lc, lc.drive(), target)
+
+
+def _approver(approver):
+    who = str(approver or os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
+    if not APPROVER_RE.match(who):
+        raise _Refused(f"invalid approver {who!r}")
+    return who
+
+
+def _announce_expired(lc, expired):
+    if expired:
+        lc.audit.append("approval-expired", digest=expired["digest"], tag=expired.get("tag", ""))
+        lc.announce("approval-expired", {"digest": expired["digest"], "tag": expired.get("tag", "")})
+
+
+def _take_approval(lc, environment, digest):
+    """Take the approval (``digest``, when given, must be it); an expired one is dropped first."""
+    with lc.store.transaction(environment) as record:
+        expired = decide.expire_approval(record, clock.now())
+        approval = record.get("approval")
+        if approval and (not digest or digest == approval["digest"]):
+            record["approval"] = None
+    _announce_expired(lc, expired)
+    if not approval:
+        raise _Refused(f"no push of {environment} waits for approval" + (" (it expired)" if expired else ""))
+    if digest and digest != approval["digest"]:
+        raise _Refused(f"{digest} does not wait for approval; {approval['digest']} ({approval.get('tag', '')}) does")
+    return approval
+
+
+@_entry
+def approve(environment, digest=None, approver="", jid=""):
+    """
+    Deploy the push waiting for approval (``digest``, when given, must be that one).
+
+    .. code-block:: bash
+
+        salt-run saltpipe.approve prod approver=alice
+    """
+    environment = _check_env(environment)
+    lc = _lifecycle(environment, jid)
+    approver = _approver(approver)
+    approval = _take_approval(lc, environment, digest)
+    request = {k: v for k, v in approval.items() if k not in ("received", "expires")}
+    request.update(kind="approved", approver=approver)
+    with lc.store.transaction(environment) as record:
+        superseded = (record.get("pending") or {}).get("digest")
+        record["pending"] = request
+        claimed = lc.try_claim(record, request["digest"], "approved")
+    lc.audit.append("approved", digest=request["digest"], tag=request.get("tag", ""), approver=approver, superseded=superseded)
+    if not claimed:
+        return {"result": True, "action": "queued", "digest": request["digest"], "approver": approver}
+    return _finish(lc, lc.drive(), request["digest"])
+
+
+@_entry
+def reject(environment, digest=None, approver="", reason="", jid=""):
+    """
+    Drop the push waiting for approval.
+
+    .. code-block:: bash
+
+        salt-run saltpipe.reject prod approver=alice reason="not today"
+    """
+    environment = _check_env(environment)
+    lc = _lifecycle(environment, jid)
+    approver = _approver(approver)
+    approval = _take_approval(lc, environment, digest)
+    data = {"digest": approval["digest"], "tag": approval.get("tag", ""), "approver": approver, "reason": str(reason)[:300]}
+    lc.audit.append("rejected", **data)
+    lc.announce("rejected", data)
+    return dict(data, result=True, action="rejected")
+
+
+@_entry
+def converge(environment, minion=None, jid=""):
+    """
+    Put ``minion`` (a minion that started or was accepted) - or, without it, every minion
+    that does not serve the current digest - on the environment's current digest.
+
+    .. code-block:: bash
+
+        salt-run saltpipe.converge dev minion=minion-2
+    """
+    environment = _check_env(environment)
+    if minion is not None and not MINION_RE.match(str(minion)):
+        raise _Refused(f"invalid minion id {minion!r}")
+    lc = _lifecycle(environment, jid)
+    with lc.store.transaction(environment) as record:
+        current = record.get("current")
+        if not current:
+            return {"result": True, "action": "nothing", "reason": "no current digest yet"}
+        claimed = lc.try_claim(record, current["digest"], "converge")
+        if minion is not None:
+            # Queued for the claim's owner when a deploy runs: it converges it right after.
+            record["reconverge"] = sorted(set(record.get("reconverge") or []) | {str(minion)})
+    if not claimed:
+        return {"result": True, "action": "queued", "minion": minion, "reason": "a deploy is in progress; converges after it"}
+    if minion is not None:
+        outcomes = lc.drive()
+        return {"result": all(o.get("result") for o in outcomes), "action": "converged", "outcomes": outcomes}
+    outcome = lc.converge(None, current)
+    lc.drive()  # releases the claim (and runs anything queued meanwhile)
+    return dict(outcome, action="converged")
+
+
+@_entry
+def reconcile(environment=None, jid=""):
+    """
+    Start-up and periodic reconciliation (run by the ``saltpipe_reconcile`` engine): expire
+    approvals, take over a dead or expired claim and finish its work, run what is pending,
+    converge minions that drifted from the current digest, deliver queued notifications.
+    """
+    environment = _check_env(environment or _settings().get("environment", ""))
+    lc = _lifecycle(environment, jid)
+    lc.notifier.start()
+    with lc.store.transaction(environment) as record:
+        expired = decide.expire_approval(record, clock.now())
+        stale = record.get("claim") if not claim.live(record.get("claim"), clock.now()) else None
+        current = record.get("current")
+        claimed = lc.try_claim(record, (current or {}).get("digest", ""), "reconcile")
+    _announce_expired(lc, expired)
+    if not claimed:
+        return {"result": True, "action": "busy", "reason": "a deploy is in progress"}
+    outcomes = lc.drive()  # pending work, including what a dead owner left
+    drift = {"result": True, "reason": "no current digest yet"}
+    if current:
+        with lc.store.transaction(environment) as record:
+            claimed = lc.try_claim(record, current["digest"], "converge")
+        if claimed:
+            drift = lc.converge(None, record.get("current") or current)
+            lc.drive()
+    return {
+        "result": all(o.get("result") for o in outcomes) and drift.get("result", True),
+        "took_over": (stale or {}).get("owner"),
+        "ran": [o.get("digest") for o in outcomes],
+        "drift": drift,
+    }
+
+
+@_entry
+def refused(environment, reason="", event_id="", jid=""):
+    """Audit a notification the reactor refused (never a header or a secret) and say so on the bus."""
+    environment = _check_env(environment)
+    reason = str(reason)[:300]
+    audit_mod.Audit(_state_dir() if os.path.isdir(_state_dir()) else _mkdir(_state_dir()), environment).append(
+        "refused", reason=reason, event_id=str(event_id)[:128]
+    )
+    _fire(f"saltpipe/hook/{environment}/refused", {"reason": reason})
+    return {"result": True, "action": "refused", "reason": reason}
+
+
+def _proxy_text(proxy):
+    if not proxy:
+        return None
+    if proxy.get("ok"):
+        return f"healthy ({proxy.get('status')})"
+    return f"unhealthy ({proxy.get('status') or proxy.get('error', 'no answer')})"
+
+
+def _minion_status(mid, known, seen, current):
+    """One row of the status command: live facts from the minion, the last deploy from the record."""
+    seen, known = seen or {}, known or {}
+    last = None
+    if known:
+        last = "ok" if known.get("result") else f"failed: {known.get('comment', '')}"[:200]
+    return {
+        "id": mid,
+        "answered": bool(seen),
+        "os": seen.get("os"),
+        "salt": seen.get("salt_version"),
+        "digest": seen.get("digest"),
+        "since": seen.get("since"),
+        "serving": seen.get("serving"),
+        "proxy": _proxy_text(seen.get("proxy")),
+        "on_current": bool(current) and seen.get("digest") == current.get("digest") and bool(seen.get("serving")),
+        "last_result": last,
+        "last_deploy": {k: known.get(k) for k in ("result", "comment", "at", "digest")} if known else None,
+    }
+
+
+def _mkdir(path):
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+@_entry
+def status(environment, deploys=10, audit=20, live=True, jid=""):
+    """
+    Everything the status command shows, as JSON: ``current`` (digest), ``current_tag``,
+    ``current_since``, ``previous`` digests, ``claim`` (with ``live``), ``pending`` push,
+    ``approval``, the last ``deploys`` outcomes with durations, ``minions`` (a list: id, os,
+    salt, digest, since, serving, proxy, on_current, last_result, last_deploy), the last
+    ``audit`` entries, undelivered notifications, known digests.
+
+    .. code-block:: bash
+
+        salt-run --out=json saltpipe.status dev
+    """
+    environment = _check_env(environment)
+    lc = _lifecycle(environment, jid)
+    record = lc.store.read(environment)
+    now = clock.now()
+    claim_ = record.get("claim")
+    inventory = lc.port.inventory() if live else {}
+    current = record.get("current") or {}
+    minions = [_minion_status(mid, record["minions"].get(mid), inventory.get(mid), current)
+               for mid in sorted(set(record["minions"]) | set(inventory))]
+    return {
+        "result": True,
+        "environment": environment,
+        # Flat for the CLI (scripts/ops/format.ts): the digest, then its tag and since when.
+        "current": current.get("digest"),
+        "current_tag": current.get("tag"),
+        "current_since": current.get("since"),
+        "current_by": current.get("by"),
+        "previous": record["previous"],
+        "claim": dict(claim_, live=claim.live(claim_, now)) if claim_ else None,
+        "pending": record.get("pending"),
+        "approval": record.get("approval"),
+        "deploys": record["deploys"][: int(deploys)],
+        "minions": minions,
+        "audit": lc.audit.tail(int(audit)),
+        "seen": len(record["seen"]),
+        "notifications_queued": len(lc.notifier.pending()),
+        "tag_policy": lc.settings.get("tag_policy", ""),
+        "approval_required": lc.settings["approval_required"],
+        "known_digests": store.known_digests(record),
+    }
+

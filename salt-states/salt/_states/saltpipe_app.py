@@ -56,6 +56,7 @@ HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9/_.~-]*$")
 ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 LABEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 ADDRESS_RE = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
+# Written here on every switch, read by the saltpipe_app execution module (_modules/).
 MARKER = "# saltpipe-current: "
 
 
@@ -118,11 +119,15 @@ class _Docker:
         self.cli = cli
         self.config_dir = config_dir
 
-    def __call__(self, *args):
+    def argv(self, *args):
+        """The CLI with ``--config`` when registry credentials were written there."""
         argv = [self.cli]
         if self.config_dir and os.path.isfile(os.path.join(self.config_dir, "config.json")):
             argv += ["--config", self.config_dir]
-        return _run(argv + list(args))
+        return argv + [str(a) for a in args]
+
+    def __call__(self, *args):
+        return _run(self.argv(*args))
 
     def must(self, what, *args):
         res = self(*args)
@@ -152,14 +157,10 @@ class _Docker:
 
 
 def _read_current(upstream_file):
-    try:
-        with open(upstream_file, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith(MARKER):
-                    return json.loads(line[len(MARKER):])
-    except (OSError, ValueError):
-        pass
-    return None
+    """The serving container's marker, read by the execution module (one reader of the format)."""
+    if "saltpipe_app.marker" not in __salt__:
+        raise _Fail("the saltpipe_app execution module is not synced (saltutil.sync_modules, or sync_mods=modules)")
+    return __salt__["saltpipe_app.marker"](upstream_file)
 
 
 def _upstream_text(app, server, current):
@@ -268,12 +269,12 @@ def deployed(
         return ret
     try:
         containers = docker.containers(name)
+        current = _read_current(upstream_file) or {}
     except _Fail as exc:
         ret["result"] = None if test else False
         ret["comment"] = f"{exc}" + (f"; would deploy {ref}" if test else "")
         return ret
 
-    current = _read_current(upstream_file) or {}
     cur = containers.get(current.get("container", ""))
     serving = bool(
         cur
@@ -392,6 +393,63 @@ def deployed(
         f"{name} now serves {digest} from {new_name} ({bind_address}:{new_port}) "
         f"after {time.monotonic() - started:.1f}s"
     )
+    return ret
+
+
+def pre_switched(
+    name,
+    image,
+    digest,
+    command,
+    timeout=600,
+    docker_cli="/usr/bin/docker",
+    docker_config_dir="",
+    env=None,
+):
+    """
+    Run ``command`` (an argv list: it replaces the image's CMD, its ENTRYPOINT applies) once
+    in a throw-away container of the NEW ``image@digest``, before any traffic moves - e.g.
+    database migrations. Exit 0 passes; anything else, or ``timeout`` seconds, fails the
+    state (and so the deploy: the orchestration has not touched a serving container yet).
+    """
+    ret = {"name": name, "changes": {}, "result": False, "comment": ""}
+    env = dict(env or {})
+    errors = _validate(name, image, digest, 1, "/", {"a": 1, "b": 2}, "127.0.0.1", env, {})
+    if not isinstance(command, list) or not command or len(command) > 64 or not all(
+        isinstance(a, str) and a and len(a) <= 4096 and "\0" not in a for a in command
+    ):
+        errors.append("command must be a non-empty list of strings (an argv, no shell)")
+    if errors:
+        ret["comment"] = "; ".join(errors)
+        return ret
+    ref = f"{image}@{digest}"
+    if __opts__.get("test"):
+        ret["result"] = None
+        ret["comment"] = f"would run {command!r} from {ref}"
+        return ret
+    docker = _Docker(docker_cli, docker_config_dir)
+    container = f"{name}-preswitch"
+    try:
+        if not docker("image", "inspect", ref)["ok"]:
+            docker.must(f"docker pull {ref}", "pull", ref)
+    except _Fail as exc:
+        ret["comment"] = str(exc)
+        return ret
+    docker("rm", "-f", container)
+    args = ["run", "--rm", "--name", container, "--label", f"saltpipe.preswitch={name}"]
+    for key in sorted(env):
+        args += ["-e", f"{key}={env[key]}"]
+    argv = docker.argv(*args, ref, *command)
+    started = time.monotonic()
+    res = __salt__["cmd.run_all"](argv, python_shell=False, ignore_retcode=True, timeout=int(timeout), output_loglevel="debug")
+    output = ((res.get("stdout") or "") + (res.get("stderr") or "")).strip()[-800:]
+    if res.get("retcode") != 0:
+        docker("rm", "-f", container)
+        ret["comment"] = f"pre-switch command exited {res.get('retcode')} after {time.monotonic() - started:.1f}s: {output}"
+        return ret
+    ret["result"] = True
+    ret["changes"] = {"ran": command, "image": ref}
+    ret["comment"] = f"pre-switch command passed in {time.monotonic() - started:.1f}s: {output[-300:]}"
     return ret
 
 

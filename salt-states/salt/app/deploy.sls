@@ -12,25 +12,8 @@
 {%- set registry = app.registry %}
 {%- set image = (registry.server ~ '/' if registry.server else '') ~ registry.repository %}
 ---
-{%- if registry.username and registry.password %}
-
-# Registry credentials from pillar, in a dedicated docker config dir (never in the repo,
-# never on a command line).
-app-deploy-file-serialize-registry-auth:
-  file.serialize:
-    - name: {{ app.docker_config_dir }}/config.json
-    - serializer: json
-    - dataset:
-        auths:
-          {{ registry.server | json }}:
-            auth: {{ (registry.username ~ ':' ~ registry.password) | base64_encode | json }}
-    - makedirs: true
-    - dir_mode: '0700'
-    - mode: '0600'
-    - show_changes: false
-    - require_in:
-      - saltpipe_app: app-deploy-saltpipe-app-deployed
-{%- endif %}
+include:
+  - .registry
 {%- if request.get('digest') %}
 
 app-deploy-saltpipe-app-deployed:
@@ -52,6 +35,8 @@ app-deploy-saltpipe-app-deployed:
     - docker_cli: {{ app.docker_cli | json }}
     - docker_config_dir: {{ app.docker_config_dir | json }}
     - env: {{ app.env | json }}
+    - require:
+      - sls: {{ tplroot }}.registry
     - labels:
         saltpipe.event_id: {{ request.get('event_id', '') | string | json }}
         saltpipe.tag: {{ request.get('tag', '') | string | json }}

@@ -1,0 +1,90 @@
+/** Timing probes for the deploy bench: hook arrivals on the master, first-served times per proxy. */
+import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
+import { servedVersion } from "../../test/e2e/support/http";
+import { sleep } from "../../test/e2e/support/run";
+import { DOCKER } from "../../test/e2e/support/stack";
+
+/**
+ * Arrival of each pushed manifest's notification at the master: the `_stamp` salt-api puts on
+ * `salt/netapi/hook/saltpipe/registry` (containers share the machine's clock). Only tags and
+ * stamps are kept: the hook's headers carry the bearer token and are dropped at once.
+ */
+export class HookWatch {
+  private readonly arrivals = new Map<string, number>();
+  private readonly child: ChildProcessWithoutNullStreams;
+
+  constructor(masterContainer: string) {
+    this.child = spawn(DOCKER, [
+      "exec",
+      masterContainer,
+      "salt-run",
+      "state.event",
+      "tagmatch=salt/netapi/hook/saltpipe/*",
+      "count=-1",
+    ]);
+    let pending = "";
+    this.child.stdout.setEncoding("utf8");
+    this.child.stdout.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) this.take(line);
+    });
+  }
+
+  private take(line: string): void {
+    const tab = line.indexOf("\t");
+    if (tab < 0) return;
+    try {
+      const data = JSON.parse(line.slice(tab + 1)) as {
+        _stamp?: string;
+        post?: { events?: { action?: string; target?: { tag?: string; mediaType?: string } }[] };
+      };
+      const stamp = Date.parse(
+        data._stamp && /[Z+]/.test(data._stamp.slice(19)) ? data._stamp : `${data._stamp}Z`,
+      );
+      for (const ev of data.post?.events ?? []) {
+        const tag = ev.target?.tag;
+        if (ev.action !== "push" || !tag || !String(ev.target?.mediaType).includes("manifest")) continue;
+        // At-least-once delivery: the first arrival counts.
+        if (!this.arrivals.has(tag) && Number.isFinite(stamp)) this.arrivals.set(tag, stamp);
+      }
+    } catch {
+      // a partial or non-JSON line: not an event
+    }
+  }
+
+  /** Epoch ms at which the master received the notification of `tag`, waiting up to `timeoutMs`. */
+  async arrival(tag: string, timeoutMs = 10_000): Promise<number | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.arrivals.has(tag) && Date.now() < deadline) await sleep(100);
+    return this.arrivals.get(tag);
+  }
+
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+/**
+ * Polls GET /version on every proxy every `intervalMs` until each has served `version`;
+ * resolves with the epoch ms at which each first did (undefined: not within `timeoutMs`).
+ */
+export async function firstServed(
+  urls: readonly string[],
+  version: string,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<(number | undefined)[]> {
+  const deadline = Date.now() + timeoutMs;
+  return Promise.all(
+    urls.map(async (url) => {
+      while (Date.now() < deadline) {
+        const served = await servedVersion(url).catch(() => undefined);
+        if (served === version) return Date.now();
+        await sleep(intervalMs);
+      }
+      return undefined;
+    }),
+  );
+}
