@@ -9,8 +9,9 @@ deploy ever overlapping. Then minions queued for convergence. Then release.
 
 One deploy (``deploy_one``):
 1. ``started`` event + notification; audit.
-2. Targets: minions with the environment's grains and role that answer; known but silent
-   minions and "no minion" are failures (never a silent success).
+2. Targets: minions with the environment's grains and role that answer. Known but silent
+   minions are reported (the outcome is not a success) while the others are deployed;
+   "no minion answered" is a failure.
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
 4. Batches of ``state.sls app.deploy`` (health-gated blue/green on each minion), renewing
@@ -137,11 +138,11 @@ class Lifecycle:
         self.audit.append("deploy-start", **base)
         minions, batches, failed, reason, rolled_back = {}, [], False, "", []
         answered, silent = self.port.targets(only)
+        # A minion that is down is reported, not waited for: the others are deployed and it
+        # converges to the current digest when it comes back (minion start reactor).
         for mid in silent:
             minions[mid] = {"result": False, "changed": False, "comment": "did not answer", "duration": 0}
-        if silent:
-            failed, reason = True, "some minions did not answer"
-        elif not answered:
+        if not answered:
             failed, reason = True, "no minion of this environment answered"
         pre = self.settings.get("pre_switch") or {}
         # Not on a rollback or a convergence: the step (e.g. a migration) belongs to a new version.
@@ -173,9 +174,11 @@ class Lifecycle:
                 for mid in switched:
                     minions[mid]["comment"] = f"rolled back to {current['digest']}: {back[mid]['comment']}"[:1000]
         finished = clock.now()
+        if silent and not failed:
+            reason = f"did not answer (they converge when they return): {', '.join(silent)}"[:500]
         outcome = dict(
             base,
-            result=not failed,
+            result=not failed and not silent,
             reason=reason,
             minions=minions,
             batches=batches,
@@ -187,8 +190,8 @@ class Lifecycle:
         self._record(outcome, request, failed, finished)
         self.audit.append("deploy", **outcome)
         self.announce("outcome", outcome, notify=False)
-        if kind != "converge" or failed:
-            self.notifier.enqueue("failed" if failed else "succeeded", dict(outcome, environment=self.env))
+        if kind != "converge" or not outcome["result"]:
+            self.notifier.enqueue("succeeded" if outcome["result"] else "failed", dict(outcome, environment=self.env))
         return outcome
 
     def _record(self, outcome, request, failed, finished):

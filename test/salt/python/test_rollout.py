@@ -81,11 +81,16 @@ class RolloutTest(unittest.TestCase):
         self.assertIn("pre-switch step failed", outcome["reason"])
         self.assertEqual(set(env.port.serving.values()), {digest(1)})
 
-    def test_silent_minions_fail_the_deploy(self):
+    def test_a_silent_minion_is_reported_and_the_others_deployed(self):
         env = Env(port=FakePort(["m1", "m2"], silent=["m2"]))
         (outcome,) = push(env, 1)[0].drive()
         self.assertFalse(outcome["result"])
+        self.assertIn("m2", outcome["reason"])
         self.assertEqual(outcome["minions"]["m2"]["comment"], "did not answer")
+        self.assertTrue(outcome["minions"]["m1"]["result"])
+        self.assertEqual(env.port.serving["m1"], digest(1))
+        # The deploy's digest is current, so m2 converges to it when it returns.
+        self.assertEqual(env.store.read("dev")["current"]["digest"], digest(1))
 
     def test_converge_only_the_drifted_minions(self):
         env = Env()
