@@ -5,6 +5,7 @@
  *   npm run approve  -- --stack NAME [DIGEST]
  *   npm run reject   -- --stack NAME [DIGEST]
  */
+import * as os from "os";
 import { formatStatus } from "./format";
 import { runner } from "./master";
 import { OpsError, stackAccess } from "./stack";
@@ -52,33 +53,24 @@ async function main(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv);
   const access = stackAccess(args.stack);
   const env = `environment=${access.environment}`;
-  switch (args.command) {
-    case "status": {
-      const status = await runner(access, "saltpipe.status", [env]);
-      console.log(args.json ? JSON.stringify(status, null, 2) : formatStatus(status));
-      return;
-    }
-    case "rollback":
-      console.log(
-        JSON.stringify(
-          await runner(access, "saltpipe.rollback", [env, ...(args.to ? [`to=${args.to}`] : [])]),
-          null,
-          2,
-        ),
-      );
-      return;
-    default:
-      console.log(
-        JSON.stringify(
-          await runner(access, `saltpipe.${args.command}`, [
-            env,
-            ...(args.digest ? [`digest=${args.digest}`] : []),
-          ]),
-          null,
-          2,
-        ),
-      );
+  // Recorded in the master's audit trail with every rollback, approval and rejection.
+  const approver = `approver=${os.userInfo().username}@${os.hostname()}`;
+  if (args.command === "status") {
+    const status = await runner(access, "saltpipe.status", [env]);
+    console.log(args.json ? JSON.stringify(status, null, 2) : formatStatus(status));
+    return;
   }
+  const target =
+    args.command === "rollback"
+      ? args.to
+        ? [`to=${args.to}`]
+        : []
+      : args.digest
+        ? [`digest=${args.digest}`]
+        : [];
+  console.log(
+    JSON.stringify(await runner(access, `saltpipe.${args.command}`, [env, approver, ...target]), null, 2),
+  );
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

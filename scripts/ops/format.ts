@@ -63,7 +63,9 @@ export function formatStatus(status: unknown): string {
     );
   }
   const rest = Object.fromEntries(
-    Object.entries(s).filter(([k]) => !["environment", "current", "minions", "deploys"].includes(k)),
+    Object.entries(s).filter(
+      ([k]) => !["environment", "current", "current_tag", "current_since", "minions", "deploys"].includes(k),
+    ),
   );
   if (Object.keys(rest).length > 0) out.push("", JSON.stringify(rest, null, 2));
   return out.join("\n");
