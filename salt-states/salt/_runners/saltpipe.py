@@ -120,7 +120,9 @@ class SaltPort:
             )
             return answered, []
         known = set(salt.utils.minions.CkMinions(__opts__).check_minions(self.tgt, "compound").get("minions", []))
-        answered = set(self.client.cmd(self.tgt, "test.ping", tgt_type="compound", timeout=10) or {})
+        # A minion that is not connected is listed too, with a "did not return" string: only True answers.
+        pings = self.client.cmd(self.tgt, "test.ping", tgt_type="compound", timeout=10) or {}
+        answered = {m for m, r in pings.items() if r is True}
         return sorted(answered), sorted(known - answered)
 
     def _sls(self, minions, sls, pillar, timeout):
