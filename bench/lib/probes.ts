@@ -1,8 +1,7 @@
 /** Timing probes for the deploy bench: hook arrivals on the master, first-served times per proxy. */
-import { spawn, type ChildProcessWithoutNullStreams } from "child_process";
 import { servedVersion } from "../../test/e2e/support/http";
 import { sleep } from "../../test/e2e/support/run";
-import { DOCKER } from "../../test/e2e/support/stack";
+import { EventWatch } from "../../test/e2e/support/stack";
 
 /**
  * Arrival of each pushed manifest's notification at the master: the `_stamp` salt-api puts on
@@ -11,46 +10,29 @@ import { DOCKER } from "../../test/e2e/support/stack";
  */
 export class HookWatch {
   private readonly arrivals = new Map<string, number>();
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly watch: EventWatch;
 
   constructor(masterContainer: string) {
-    this.child = spawn(DOCKER, [
-      "exec",
-      masterContainer,
-      "salt-run",
-      "state.event",
-      "tagmatch=salt/netapi/hook/saltpipe/*",
-      "count=-1",
-    ]);
-    let pending = "";
-    this.child.stdout.setEncoding("utf8");
-    this.child.stdout.on("data", (chunk: string) => {
-      pending += chunk;
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) this.take(line);
+    this.watch = new EventWatch(masterContainer, {
+      tagmatch: "salt/netapi/hook/saltpipe/*",
+      keep: false,
+      onEvent: (event) => this.take(event.data),
     });
   }
 
-  private take(line: string): void {
-    const tab = line.indexOf("\t");
-    if (tab < 0) return;
-    try {
-      const data = JSON.parse(line.slice(tab + 1)) as {
-        _stamp?: string;
-        post?: { events?: { action?: string; target?: { tag?: string; mediaType?: string } }[] };
-      };
-      const stamp = Date.parse(
-        data._stamp && /[Z+]/.test(data._stamp.slice(19)) ? data._stamp : `${data._stamp}Z`,
-      );
-      for (const ev of data.post?.events ?? []) {
-        const tag = ev.target?.tag;
-        if (ev.action !== "push" || !tag || !String(ev.target?.mediaType).includes("manifest")) continue;
-        // At-least-once delivery: the first arrival counts.
-        if (!this.arrivals.has(tag) && Number.isFinite(stamp)) this.arrivals.set(tag, stamp);
-      }
-    } catch {
-      // a partial or non-JSON line: not an event
+  private take(raw: Record<string, unknown>): void {
+    const data = raw as {
+      _stamp?: string;
+      post?: { events?: { action?: string; target?: { tag?: string; mediaType?: string } }[] };
+    };
+    const stamp = Date.parse(
+      data._stamp && /[Z+]/.test(data._stamp.slice(19)) ? data._stamp : `${data._stamp}Z`,
+    );
+    for (const ev of data.post?.events ?? []) {
+      const tag = ev.target?.tag;
+      if (ev.action !== "push" || !tag || !String(ev.target?.mediaType).includes("manifest")) continue;
+      // At-least-once delivery: the first arrival counts.
+      if (!this.arrivals.has(tag) && Number.isFinite(stamp)) this.arrivals.set(tag, stamp);
     }
   }
 
@@ -62,7 +44,7 @@ export class HookWatch {
   }
 
   stop(): void {
-    this.child.kill();
+    this.watch.stop();
   }
 }
 

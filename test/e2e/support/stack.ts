@@ -174,18 +174,25 @@ export interface MasterEvent {
   readonly data: Record<string, unknown>;
 }
 
-/** Streams the master's `saltpipe/*` events while a test runs. */
+/**
+ * Streams the master's events matching `tagmatch` while a test runs. Each event goes to
+ * `onEvent`; only with `keep` (the default) is it also kept in `events`.
+ */
 export class EventWatch {
   readonly events: MasterEvent[] = [];
   private readonly child: ChildProcessWithoutNullStreams;
 
-  constructor(masterContainer: string) {
+  constructor(
+    masterContainer: string,
+    opts: { tagmatch?: string; keep?: boolean; onEvent?: (event: MasterEvent) => void } = {},
+  ) {
+    const tagmatch = opts.tagmatch ?? "saltpipe/*";
     this.child = spawn(DOCKER, [
       "exec",
       masterContainer,
       "salt-run",
       "state.event",
-      "tagmatch=saltpipe/*",
+      `tagmatch=${tagmatch}`,
       "count=-1",
     ]);
     let pending = "";
@@ -195,13 +202,10 @@ export class EventWatch {
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
       for (const line of lines) {
-        const tab = line.indexOf("\t");
-        if (tab < 0) continue;
-        try {
-          this.events.push({ tag: line.slice(0, tab), data: JSON.parse(line.slice(tab + 1)) });
-        } catch {
-          // a partial or non-JSON line: not an event
-        }
+        const event = parseEventLine(line);
+        if (!event) continue;
+        if (opts.keep !== false) this.events.push(event);
+        opts.onEvent?.(event);
       }
     });
   }
@@ -212,6 +216,17 @@ export class EventWatch {
 
   stop(): void {
     this.child.kill();
+  }
+}
+
+/** One `salt-run state.event` line: `tag<TAB>json`; anything else (a partial line) is no event. */
+function parseEventLine(line: string): MasterEvent | undefined {
+  const tab = line.indexOf("\t");
+  if (tab < 0) return undefined;
+  try {
+    return { tag: line.slice(0, tab), data: JSON.parse(line.slice(tab + 1)) as Record<string, unknown> };
+  } catch {
+    return undefined;
   }
 }
 
