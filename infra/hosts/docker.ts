@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
+import { localImage } from "../image/local-image";
 import { HOST_IMAGE_DIR } from "../paths";
 import type { OsName } from "../config/spec";
 import type { Host } from "./host";
@@ -59,18 +59,10 @@ export class DockerHosts extends pulumi.ComponentResource {
     const prefix = args.namePrefix;
     const context = args.hostImageContext ?? HOST_IMAGE_DIR;
 
-    const image = new docker.Image(
+    const image = localImage(
       `${name}-image`,
-      {
-        imageName: `${prefix}-host:latest`,
-        build: {
-          context,
-          dockerfile: path.join(context, "Dockerfile"),
-          args: { BASE_IMAGE: args.baseImage },
-        },
-        skipPush: true,
-      },
-      { parent: this },
+      { imageName: `${prefix}-host:latest`, context, baseImage: args.baseImage },
+      this,
     );
     this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net` }, { parent: this });
     this.networkName = this.network.name;

@@ -5,7 +5,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import * as path from "path";
+import { localImage } from "../image/local-image";
 import { REGISTRY_IMAGE_DIR } from "../paths";
 import { REGISTRY_CONFIG_PATH, renderRegistryConfig } from "../render/registry";
 
@@ -37,18 +37,10 @@ export class LocalRegistry extends pulumi.ComponentResource {
   constructor(name: string, args: LocalRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("saltpipe:registry:LocalRegistry", name, {}, opts);
     const context = args.imageContext ?? REGISTRY_IMAGE_DIR;
-    const image = new docker.Image(
+    const image = localImage(
       `${name}-image`,
-      {
-        imageName: `${args.namePrefix}-registry:latest`,
-        build: {
-          context,
-          dockerfile: path.join(context, "Dockerfile"),
-          args: { BASE_IMAGE: args.baseImage },
-        },
-        skipPush: true,
-      },
-      { parent: this },
+      { imageName: `${args.namePrefix}-registry:latest`, context, baseImage: args.baseImage },
+      this,
     );
     const data = new docker.Volume(
       `${name}-data`,

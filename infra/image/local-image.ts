@@ -1,0 +1,25 @@
+/** An image built on this machine from a directory with a Dockerfile, never pushed (host, registry). */
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+
+export function localImage(
+  name: string,
+  args: { imageName: string; context: string; baseImage: pulumi.Input<string> },
+  parent: pulumi.Resource,
+): docker.Image {
+  return new docker.Image(
+    name,
+    {
+      imageName: args.imageName,
+      // Docker Hub is not assumed reachable: the base image is always a build argument.
+      build: {
+        context: args.context,
+        dockerfile: path.join(args.context, "Dockerfile"),
+        args: { BASE_IMAGE: args.baseImage },
+      },
+      skipPush: true,
+    },
+    { parent },
+  );
+}
