@@ -8,10 +8,10 @@
 #   scripts/local-stack.sh outputs   the stack outputs as JSON
 #   scripts/local-stack.sh pulumi …  any pulumi command against the local stack
 #
-# State lives in .state/ (gitignored): a file backend, a generated passphrase, the SSH key
-# and webhook secret this machine generated, and a working project (.state/project) whose
-# Pulumi.yaml runs stacks/index.ts and whose Pulumi.local.yaml is the committed one plus
-# this machine's secrets — so the committed stack file is never rewritten.
+# State lives in .state/ (gitignored): a file backend, a generated passphrase, the SSH key,
+# webhook secret and notification secret this machine generated, and a working project
+# (.state/project) whose Pulumi.yaml runs stacks/index.ts and whose Pulumi.local.yaml is
+# the committed one plus this machine's secrets — so the committed stack file is never rewritten.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$SALTPIPE_ROOT"
@@ -60,9 +60,11 @@ prepare_engine() {
   if ! grep -q "saltpipe:sshPrivateKey" "$CONFIG_FILE"; then
     pulumi config set --secret --stack local saltpipe:sshPrivateKey <"$STATE/ssh/id_ed25519" >/dev/null
   fi
-  if ! grep -q "saltpipe:webhookSecret" "$CONFIG_FILE"; then
-    openssl rand -hex 32 | pulumi config set --secret --stack local saltpipe:webhookSecret >/dev/null
-  fi
+  for key in webhookSecret notifySecret; do
+    if ! grep -q "saltpipe:$key" "$CONFIG_FILE"; then
+      openssl rand -hex 32 | pulumi config set --secret --stack local "saltpipe:$key" >/dev/null
+    fi
+  done
 }
 
 run_pulumi() {

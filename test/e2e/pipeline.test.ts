@@ -19,6 +19,8 @@ const stack = new LocalStack("saltpipe-e2e", { appPortBase: 28080, registryPort:
 const DEPLOY_BOUND_MS = 90_000;
 const LOAD_RPS_PER_PROXY = 20;
 const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+/** deploy.keepImages of the committed local stack (the default). */
+const KEEP_IMAGES = 3;
 
 let outputs: StackOutputs;
 let events: EventWatch;
@@ -43,6 +45,35 @@ function outcomeOf(digest: string, timeoutMs = DEPLOY_BOUND_MS): Promise<Record<
     const outcome = events.matching("saltpipe/deploy/local/outcome").find((e) => e.data.digest === digest);
     return outcome?.data;
   });
+}
+
+interface DeploySummary {
+  readonly digest: string;
+  readonly result: boolean;
+  readonly started: number;
+  readonly finished: number;
+}
+
+interface MasterStatus {
+  readonly current?: string;
+  readonly claim: unknown;
+  readonly deploys: DeploySummary[];
+  readonly audit: Record<string, unknown>[];
+}
+
+/** `npm run status -- --json` against the real master. */
+async function masterStatus(): Promise<MasterStatus> {
+  const status = await stack.ops("status", "--json");
+  if (status.code !== 0) throw new Error(`status exited ${status.code}: ${status.stderr}`);
+  return JSON.parse(status.stdout) as MasterStatus;
+}
+
+/** Pairs of recorded deploys whose [started, finished] intervals overlap. */
+function overlapping(deploys: DeploySummary[]): string[] {
+  const sorted = [...deploys].sort((a, b) => a.started - b.started);
+  return sorted
+    .slice(1)
+    .flatMap((d, i) => (d.started < sorted[i].finished ? [`${sorted[i].digest} and ${d.digest}`] : []));
 }
 
 /** POSTs a registry-style notification to the master's hook from inside the network. */
@@ -92,6 +123,7 @@ afterAll(async () => {
 describe("the local pipeline", () => {
   let v2: PushedImage;
   let v6: PushedImage;
+  let v8: PushedImage;
 
   test("v1: with no other action, every minion serves what `up` built and pushed", async () => {
     const v1 = outputs.imageName.split(":local-")[1];
@@ -239,12 +271,74 @@ describe("the local pipeline", () => {
     expect(await served()).toEqual(outputs.appUrls.map(() => "v6"));
   });
 
+  test("two pushes 1 s apart under steady load: every minion ends on the second, the deploys never overlap, no request fails", async () => {
+    const first = await stack.build(outputs.registry, "v7");
+    const second = await stack.build(outputs.registry, "v8");
+    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    await sleep(1000);
+    await stack.push(first);
+    await sleep(1000);
+    v8 = await stack.push(second);
+    timings.twoPushesToServing = await waitServing("v8");
+    await sleep(1000);
+    const report = await load.stop();
+    expect(report.failures).toEqual([]);
+    const status = await masterStatus();
+    expect(status.current).toBe(v8.digest);
+    expect(overlapping(status.deploys)).toEqual([]);
+    expect(status.deploys.filter((d) => d.digest === v8.digest && d.result)).toHaveLength(1);
+  });
+
+  test("the master killed during a deploy and started again: the environment ends on the newest digest, no claim is left", async () => {
+    const v9 = await stack.push(await stack.build(outputs.registry, "v9"));
+    await waitFor("the deploy of v9 to start", DEPLOY_BOUND_MS, async () =>
+      events.matching("saltpipe/deploy/local/start").some((e) => e.data.digest === v9.digest)
+        ? true
+        : undefined,
+    );
+    await sleep(1000); // inside the first batch's state run
+    await docker("kill", stack.container("master"));
+    events.stop();
+    const start = Date.now();
+    await docker("start", stack.container("master"));
+    await waitServing("v9", 3 * DEPLOY_BOUND_MS);
+    timings.masterKilledToServing = Date.now() - start;
+    const status = await waitFor("the record to settle on v9 with no claim", 120_000, async () => {
+      const now = await masterStatus().catch(() => undefined);
+      return now?.current === v9.digest && now.claim === null ? now : undefined;
+    });
+    expect(overlapping(status.deploys)).toEqual([]);
+    // It really died mid-deploy: its claim was taken over, not found released.
+    expect(status.audit).toContainEqual(
+      expect.objectContaining({ event: "claim-taken-over", digest: v9.digest }),
+    );
+    events = new EventWatch(stack.container("master"));
+  });
+
+  test(`after these deploys each minion holds at most keepImages (${KEEP_IMAGES}) app images`, async () => {
+    for (const host of ["minion-1", "minion-2"]) {
+      const listing = await stack.onHost(
+        host,
+        "docker images --digests --no-trunc --format '{{.Repository}} {{.Digest}}'",
+      );
+      const appImages = listing
+        .split("\n")
+        .map((line) => line.split(" "))
+        .filter(([repo, digest]) => repo?.endsWith("/saltpipe/app") && digest?.startsWith("sha256:"));
+      expect({ host, atMostKeep: appImages.length <= KEEP_IMAGES, some: appImages.length > 0 }).toEqual({
+        host,
+        atMostKeep: true,
+        some: true,
+      });
+    }
+  });
+
   test("rollback under load serves the previous digest with no failed request; an unknown digest is refused", async () => {
     const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
     const start = Date.now();
     const rollback = await stack.ops("rollback");
     expect({ code: rollback.code, stderr: rollback.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
-    await waitServing("v5");
+    await waitServing("v8");
     timings.rollback = Date.now() - start;
     await sleep(2000);
     const report = await load.stop();
@@ -254,15 +348,15 @@ describe("the local pipeline", () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr + unknown.stdout).toContain("never ran in local");
     await sleep(2000);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v5"));
+    expect(await served()).toEqual(outputs.appUrls.map(() => "v8"));
   });
 
   test("an app container removed by hand is restored without a push, within the reconcile bound", async () => {
     await stack.onHost("minion-1", "docker rm -f $(docker ps -aq --filter name=app-)");
     const start = Date.now();
     // deploy.reconcileSeconds (30) + one deploy.
-    await waitFor("minion-1 to serve v5 again", 90_000, async () =>
-      (await servedVersion(outputs.appUrls[0]).catch(() => undefined)) === "v5" ? true : undefined,
+    await waitFor("minion-1 to serve v8 again", 90_000, async () =>
+      (await servedVersion(outputs.appUrls[0]).catch(() => undefined)) === "v8" ? true : undefined,
     );
     timings.restoreRemovedContainer = Date.now() - start;
   });

@@ -214,6 +214,13 @@ def _history_path(app):
     return os.path.join(__opts__["cachedir"], "saltpipe", f"{app}-history.json")
 
 
+def _local_digests(docker, image):
+    """Repository digests of the local images of ``image`` (a repository, no tag)."""
+    res = docker("images", "--digests", "--no-trunc", "--format", "{{.Digest}}", image)
+    lines = (res.get("stdout") or "").split() if res["ok"] else []
+    return sorted({d for d in lines if d.startswith("sha256:")})
+
+
 def _record_history(app, digest, keep):
     path = _history_path(app)
     try:
@@ -379,11 +386,13 @@ def deployed(
         stopped.append(cname)
 
     history = _record_history(name, digest, keep_images)
+    retained = set(history[: max(1, int(keep_images))])
     pruned = []
-    for old_digest in history[max(1, int(keep_images)):]:
-        if docker("image", "inspect", f"{image}@{old_digest}")["ok"]:
-            if docker("rmi", f"{image}@{old_digest}")["ok"]:
-                pruned.append(old_digest)
+    # Every local image of the repository outside the last deployed ones goes, including
+    # images pulled for a deploy that failed (health check, pre-switch step).
+    for old_digest in _local_digests(docker, image):
+        if old_digest not in retained and docker("rmi", f"{image}@{old_digest}")["ok"]:
+            pruned.append(old_digest)
 
     ret["result"] = True
     ret["changes"] = {"old": old, "new": new, "stopped": stopped}

@@ -28,26 +28,37 @@ export interface PushedImage {
 
 export class LocalStack {
   readonly env: Record<string, string>;
+  private readonly overrides: Record<string, unknown>;
 
+  /** `config`: more `saltpipe:*` keys over the committed Pulumi.local.yaml (e.g. `deploy`). */
   constructor(
     readonly prefix: string,
-    opts: { appPortBase: number; registryPort: number },
+    opts: { appPortBase: number; registryPort: number; config?: Record<string, unknown> },
   ) {
+    this.overrides = {
+      ...opts.config,
+      local: { namePrefix: prefix, appPortBase: opts.appPortBase },
+      registry: { port: opts.registryPort },
+    };
     this.env = {
       SALTPIPE_STATE_DIR: path.join(PACKAGE_ROOT, ".state", prefix),
-      SALTPIPE_CONFIG_OVERRIDES: JSON.stringify({
-        local: { namePrefix: prefix, appPortBase: opts.appPortBase },
-        registry: { port: opts.registryPort },
-      }),
+      SALTPIPE_CONFIG_OVERRIDES: JSON.stringify(this.overrides),
     };
   }
 
   /** Everything the engine printed (stdout and stderr), for the secrets check. */
   readonly transcript: string[] = [];
 
-  private async script(...args: string[]): Promise<string> {
-    const result = await run("bash", [STACK_SCRIPT, ...args], { env: this.env, timeoutMs: 30 * 60_000 });
+  /** The script's result, with `config` over this stack's keys for this run only. */
+  async scriptResult(args: string[], config: Record<string, unknown> = {}) {
+    const env = { ...this.env, SALTPIPE_CONFIG_OVERRIDES: JSON.stringify({ ...this.overrides, ...config }) };
+    const result = await run("bash", [STACK_SCRIPT, ...args], { env, timeoutMs: 30 * 60_000 });
     this.transcript.push(result.stdout, result.stderr);
+    return result;
+  }
+
+  private async script(...args: string[]): Promise<string> {
+    const result = await this.scriptResult(args);
     if (result.code !== 0) {
       const tail = (result.stdout + result.stderr).split("\n").slice(-40).join("\n");
       throw new Error(`local-stack.sh ${args.join(" ")} exited ${result.code}:\n${tail}`);
@@ -78,7 +89,7 @@ export class LocalStack {
   }
 
   /** A decrypted stack secret (never printed by the tests, and kept out of the transcript). */
-  async secret(key: "webhookSecret" | "sshPrivateKey"): Promise<string> {
+  async secret(key: "webhookSecret" | "notifySecret" | "sshPrivateKey"): Promise<string> {
     const out = await mustRun("bash", [STACK_SCRIPT, "pulumi", "config", "get", `saltpipe:${key}`], {
       env: this.env,
     });
@@ -148,21 +159,40 @@ export class LocalStack {
    * Builds the app at `version` and pushes it under tag `local-<version>`, as CI would:
    * the registry's notification is what starts the deploy.
    */
-  async pushVersion(
-    registry: string,
-    version: string,
-    opts: { healthy?: boolean } = {},
-  ): Promise<PushedImage> {
-    const tag = `local-${version}`;
+  async pushVersion(registry: string, version: string, opts: BuildOptions = {}): Promise<PushedImage> {
+    return this.push(await this.build(registry, version, opts));
+  }
+
+  /** Builds the app at `version` as `<registry>:<tag>` (tag `local-<version>` unless given). */
+  async build(registry: string, version: string, opts: BuildOptions = {}): Promise<BuiltImage> {
+    const tag = opts.tag ?? `local-${version}`;
     const ref = `${registry}:${tag}`;
     const args = ["build", "-q", "-t", ref, "--build-arg", `APP_VERSION=${version}`];
     if (opts.healthy === false) args.push("--build-arg", "APP_HEALTHY=false");
     await docker(...args, "app");
-    const push = await docker("push", ref);
+    return { version, tag, ref };
+  }
+
+  /** Pushes a built image: the registry notifies the master. */
+  async push(image: BuiltImage): Promise<PushedImage> {
+    const push = await docker("push", image.ref);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push)?.[1];
     if (!digest) throw new Error(`no digest in docker push output:\n${push}`);
-    return { version, tag, digest };
+    return { version: image.version, tag: image.tag, digest };
   }
+}
+
+export interface BuildOptions {
+  /** Build an app whose health check fails. */
+  readonly healthy?: boolean;
+  /** Push under this tag instead of `local-<version>`. */
+  readonly tag?: string;
+}
+
+export interface BuiltImage {
+  readonly version: string;
+  readonly tag: string;
+  readonly ref: string;
 }
 
 export async function docker(...args: string[]): Promise<string> {
