@@ -9,16 +9,25 @@
  *  - the floor: bare `docker pull` + `docker run` + first healthy response inside a minion;
  *  - failed requests under steady load (every push runs under ≥ 20 req/s per proxy), and the
  *    rolling batch's effect ("1", "50%", "100%" on the largest environment);
+ *  - minion restart, two variants, both from the docker command returning to minion-1's proxy
+ *    serving the version awaited: "nothing missed" (`docker restart` of minion-1's host
+ *    container, no push: its engine brings the app container back, the minion-start reactor's
+ *    convergence finds it current) and "after a missed deploy" (≥ 2 minions: host stopped, a
+ *    new version pushed and deployed to the others, then `docker start`: the convergence must
+ *    put minion-1 on the new version);
+ *  - rollback: the operator's `rollback` command under the same load, from its start to every
+ *    minion serving the previous version, alternating between the last two pushed versions;
  *  - the app image: size, cold build, rebuild after a one-line change.
  *
  * Each environment is brought up by the project's own script (scripts/local-stack.sh, the
  * real Pulumi engine) under the name prefix saltpipe-bench-<minions>, measured, destroyed;
  * nothing is left behind, also on failure or Ctrl-C.
  *
- * Knobs: BENCH_SIZES (default "1,2,4"), BENCH_PUSHES (measured pushes per series, default 5),
- * BENCH_BATCHES (batches tried on the largest size, default "1,50%,100%"), BENCH_LOAD_RPS
- * (per proxy, default 20), BENCH_APP_PORT_BASE (30080), BENCH_REGISTRY_PORT (30500),
- * BENCH_SKIP_SEED=1, BENCH_SKIP_BUILD=1.
+ * Knobs: BENCH_SIZES (default "1,2,4"), BENCH_PUSHES (measured pushes per series, and restarts
+ * of each variant and rollbacks per environment, default 5), BENCH_BATCHES (batches tried on
+ * the largest size, default "1,50%,100%"), BENCH_LOAD_RPS (per proxy, default 20),
+ * BENCH_APP_PORT_BASE (30080), BENCH_REGISTRY_PORT (30500), BENCH_SKIP_SEED=1,
+ * BENCH_SKIP_BUILD=1.
  */
 import * as fs from "fs";
 import * as http from "http";
@@ -27,10 +36,16 @@ import * as path from "path";
 import { PACKAGE_ROOT } from "../infra/paths";
 import { Load } from "../test/e2e/support/http";
 import { mustRun, sleep, waitFor } from "../test/e2e/support/run";
-import { docker, EventWatch, LocalStack, type StackOutputs } from "../test/e2e/support/stack";
-import { firstServed, HookWatch } from "./lib/probes";
+import {
+  docker,
+  EventWatch,
+  LocalStack,
+  type PushedImage,
+  type StackOutputs,
+} from "../test/e2e/support/stack";
+import { firstServed, HookWatch, watchServed } from "./lib/probes";
 import { installSeedScript, setBatchScript } from "./lib/seed";
-import { bytes, median, percentile, ratio, secs, table } from "./lib/stats";
+import { bytes, median, percentile, ratio, secs, spread, table } from "./lib/stats";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,2,4").split(",").map(Number);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
@@ -47,22 +62,54 @@ const DEFAULT_BATCH = "1";
 const RUN_ID = Date.now().toString(36);
 const MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json";
 
-type Variant = "ours" | "seed";
+/** "rollback": the operator's `rollback` command under the same load as the pushes (ours only). */
+type Variant = "ours" | "seed" | "rollback";
 
-interface PushSample {
+/** One push or rollback under steady load. */
+interface LoadSample {
   readonly variant: Variant;
   readonly size: number;
   readonly batch: string;
-  /** End of `docker push` → every minion serves the new version (ms; undefined: never). */
-  readonly fromPush?: number;
-  /** Notification's arrival at the master (salt-api) → every minion serves it. */
+  /**
+   * End of `docker push` (a rollback: start of the command) → every minion serves the new
+   * version (ms; undefined: never).
+   */
+  readonly latency?: number;
+  /** Notification's arrival at the master (salt-api) → every minion serves it (pushes). */
   readonly fromHook?: number;
-  /** The orchestration's own duration from its outcome event (ours only). */
+  /** The rollback command's own run time, start to exit. */
+  readonly command?: number;
+  /** The orchestration's own duration from its outcome event (not the seed's). */
   readonly runner?: number;
   readonly outcome?: boolean;
   readonly sent: number;
   readonly failed: number;
   readonly failures: string[];
+}
+
+/**
+ * "plain": `docker restart` of minion-1's host, nothing pushed meanwhile (restart, nothing
+ * missed). "missed": the host stopped while a new version was deployed to the others, then
+ * `docker start` (restart after a missed deploy).
+ */
+type RestartKind = "plain" | "missed";
+
+/** One restart of minion-1's host container (its own dockerd, salt-minion, nginx and app). */
+interface RestartSample {
+  readonly kind: RestartKind;
+  readonly size: number;
+  /** How long the docker command took (`docker restart`: clean systemd shutdown, then start; `docker start`). */
+  readonly command: number;
+  /** The command returned → minion-1's proxy serves the version awaited (ms; undefined: never). */
+  readonly latency?: number;
+  /** The command returned → the proxy's first answer of any version, and whether it was the one awaited. */
+  readonly firstAnswer?: number;
+  readonly firstAwaited?: boolean;
+  /** The minion-start reactor's convergence: whether it replaced the container, and when it ended (ms after the command). */
+  readonly switched?: boolean;
+  readonly converged?: number;
+  /** "missed": the missed deploy's own duration (runner), slowed by minion-1 not answering. */
+  readonly missedRunner?: number;
 }
 
 interface FloorSample {
@@ -87,7 +134,8 @@ interface BuildResult {
   readonly oneLine: number;
 }
 
-const samples: PushSample[] = [];
+const samples: LoadSample[] = [];
+const restarts: RestartSample[] = [];
 const sizes: SizeResult[] = [];
 let compressedBytes: number | undefined;
 let current: LocalStack | undefined;
@@ -156,15 +204,13 @@ function registrySize(registryPort: number, tag: string): Promise<number> {
 // ---------------------------------------------------------------- environments
 
 function newStack(size: number): LocalStack {
-  const prefix = `saltpipe-bench-${size}`;
-  const stack = new LocalStack(prefix, { appPortBase: APP_PORT_BASE, registryPort: REGISTRY_PORT });
   // The harness sets prefix and ports; the bench adds the number of minions (the committed
   // Pulumi.local.yaml's deploy settings stay: batch "1", drain 2 s, health timeout 30 s).
-  stack.env.SALTPIPE_CONFIG_OVERRIDES = JSON.stringify({
-    ...JSON.parse(stack.env.SALTPIPE_CONFIG_OVERRIDES),
-    minions: size,
+  return new LocalStack(`saltpipe-bench-${size}`, {
+    appPortBase: APP_PORT_BASE,
+    registryPort: REGISTRY_PORT,
+    config: { minions: size },
   });
-  return stack;
 }
 
 async function teardown(stack: LocalStack, result?: SizeResult): Promise<void> {
@@ -277,6 +323,76 @@ async function seedJobsDone(stack: LocalStack): Promise<void> {
   );
 }
 
+const OUTCOME = "saltpipe/deploy/local/outcome";
+
+/** The first outcome event since event number `after` that `pick` accepts (undefined: none within 2 min). */
+function outcomeSince(w: Watchers, after: number, pick: (data: Record<string, unknown>) => boolean) {
+  return waitFor("an outcome event", 120_000, async () =>
+    Promise.resolve(w.events.events.slice(after).find((e) => e.tag === OUTCOME && pick(e.data))?.data),
+  ).catch(() => undefined);
+}
+
+/** The runner's own duration from an outcome event (ms). */
+const runnerOf = (data?: Record<string, unknown>) =>
+  typeof data?.duration === "number" ? data.duration * 1000 : undefined;
+
+/** Whether the deploy of `digest` (started after event number `after`) succeeded, and the runner's own duration. */
+async function outcomeOf(w: Watchers, digest: string, after: number) {
+  const data = await outcomeSince(w, after, (d) => d.digest === digest);
+  return { outcome: data ? data.result === true : undefined, runner: runnerOf(data) };
+}
+
+/** Builds and pushes `version` as CI would (the image is removed from this machine at the end). */
+async function pushImage(stack: LocalStack, outputs: StackOutputs, version: string): Promise<PushedImage> {
+  const image = await stack.pushVersion(outputs.registry, version);
+  hostRefs.push(`${outputs.registry}:${image.tag}`);
+  return image;
+}
+
+/** Epoch ms at which the last of `urls` first served `version` (undefined: one did not in time). */
+async function allServed(urls: readonly string[], version: string): Promise<number | undefined> {
+  const times = await firstServed(urls, version, DEPLOY_TIMEOUT_MS);
+  return times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
+}
+
+const elapsed = (end: number | undefined, start: number | undefined) =>
+  end === undefined || start === undefined ? undefined : end - start;
+
+/**
+ * Runs `act` under steady load on every proxy (kept 1 s after it ends) and records its
+ * sample, also when `act` fails.
+ */
+async function underLoad(
+  urls: readonly string[],
+  key: Pick<LoadSample, "variant" | "batch">,
+  label: string,
+  act: () => Promise<Partial<LoadSample>>,
+): Promise<LoadSample> {
+  const load = new Load(urls, LOAD_RPS).start();
+  let measured: Partial<LoadSample> = {};
+  try {
+    measured = await act();
+    await sleep(1000);
+  } finally {
+    const report = await load.stop();
+    samples.push({
+      ...measured,
+      ...key,
+      size: urls.length,
+      sent: report.sent,
+      failed: report.failed,
+      failures: report.failures.slice(0, 3),
+    });
+  }
+  const s = samples[samples.length - 1];
+  const from = s.variant === "rollback" ? "command" : "push";
+  log(
+    `${s.variant} ${s.size}m batch ${s.batch} ${label}: ${from}→all ${secs(s.latency, 2)} s, hook→all ${secs(s.fromHook, 2)} s, ` +
+      `failed ${s.failed}/${s.sent}${s.outcome === false ? ", outcome FAILED" : ""}`,
+  );
+  return s;
+}
+
 async function onePush(
   stack: LocalStack,
   outputs: StackOutputs,
@@ -284,73 +400,178 @@ async function onePush(
   variant: Variant,
   batch: string,
   label: string,
-): Promise<PushSample> {
-  const size = outputs.appUrls.length;
+): Promise<PushedImage> {
   const version = `${label}-${RUN_ID}`;
-  const load = new Load(outputs.appUrls, LOAD_RPS).start();
-  const served = firstServed(outputs.appUrls, version, DEPLOY_TIMEOUT_MS);
-  let fromPush: number | undefined, fromHook: number | undefined, runner: number | undefined;
-  let outcome: boolean | undefined;
-  try {
-    const image = await stack.pushVersion(outputs.registry, version);
+  let image: PushedImage | undefined;
+  await underLoad(outputs.appUrls, { variant, batch }, label, async () => {
+    const served = allServed(outputs.appUrls, version);
+    const after = w.events.events.length;
+    image = await pushImage(stack, outputs, version);
     const pushedAt = Date.now();
-    hostRefs.push(`${outputs.registry}:${image.tag}`);
-    const times = await served;
-    const all = times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
+    const all = await served;
     const hookAt = await w.hooks.arrival(image.tag, 2000);
-    fromPush = all === undefined ? undefined : all - pushedAt;
-    fromHook = all === undefined || hookAt === undefined ? undefined : all - hookAt;
-    if (variant === "ours") {
-      // The next push must not queue behind this one's drain: wait for its outcome event.
-      const data = await waitFor(`the outcome of ${image.digest}`, 120_000, async () =>
-        Promise.resolve(
-          w.events.matching("saltpipe/deploy/local/outcome").find((e) => e.data.digest === image.digest)
-            ?.data,
-        ),
-      ).catch(() => undefined);
-      outcome = data ? data.result === true : undefined;
-      runner = typeof data?.duration === "number" ? data.duration * 1000 : undefined;
-    } else {
-      await seedJobsDone(stack);
-    }
-    await sleep(1000);
-  } finally {
-    await served.catch(() => undefined);
-    const report = await load.stop();
-    samples.push({
-      variant,
-      size,
-      batch,
-      fromPush,
-      fromHook,
-      runner,
-      outcome,
-      sent: report.sent,
-      failed: report.failed,
-      failures: report.failures.slice(0, 3),
-    });
-  }
-  const s = samples[samples.length - 1];
-  log(
-    `${variant} ${size}m batch ${batch} ${label}: push→all ${secs(s.fromPush, 2)} s, hook→all ${secs(s.fromHook, 2)} s, ` +
-      `failed ${s.failed}/${s.sent}${s.outcome === false ? ", outcome FAILED" : ""}`,
-  );
-  return s;
+    // Ours: the next push must not queue behind this one's drain, so wait for its outcome event.
+    const done = variant === "ours" ? await outcomeOf(w, image.digest, after) : {};
+    if (variant === "seed") await seedJobsDone(stack);
+    return { latency: elapsed(all, pushedAt), fromHook: elapsed(all, hookAt), ...done };
+  });
+  return image as PushedImage;
 }
 
-/** One warm-up push (not counted), then PUSHES measured ones. */
+/** One warm-up push (not counted), then PUSHES measured ones; returns every image pushed, oldest first. */
 async function series(
   stack: LocalStack,
   outputs: StackOutputs,
   w: Watchers,
   variant: Variant,
   batch: string,
-): Promise<void> {
+): Promise<PushedImage[]> {
   const size = outputs.appUrls.length;
   const slug = `${variant}-${size}m-b${batch.replace("%", "pct")}`;
-  await onePush(stack, outputs, w, variant, batch, `${slug}-warm`);
+  const pushed = [await onePush(stack, outputs, w, variant, batch, `${slug}-warm`)];
   samples.pop();
-  for (let i = 1; i <= PUSHES; i++) await onePush(stack, outputs, w, variant, batch, `${slug}-${i}`);
+  for (let i = 1; i <= PUSHES; i++)
+    pushed.push(await onePush(stack, outputs, w, variant, batch, `${slug}-${i}`));
+  return pushed;
+}
+
+/**
+ * PUSHES rollbacks by the operator's command under load, between the last two images pushed:
+ * `saltpipe.rollback` goes to `previous[0]`, which after a rollback is the digest it just
+ * left, so each one is a real rollback: → older, → newer, → older…
+ */
+async function rollbacks(
+  stack: LocalStack,
+  outputs: StackOutputs,
+  w: Watchers,
+  pair: PushedImage[],
+): Promise<void> {
+  for (let i = 1; i <= PUSHES; i++) {
+    const to = pair[i % 2 ? 0 : 1];
+    await underLoad(
+      outputs.appUrls,
+      { variant: "rollback", batch: DEFAULT_BATCH },
+      `→ ${to.version}`,
+      async () => {
+        const after = w.events.events.length;
+        const start = Date.now();
+        const served = allServed(outputs.appUrls, to.version);
+        const cmd = await stack.ops("rollback");
+        const command = Date.now() - start;
+        if (cmd.code !== 0)
+          throw new Error(`rollback exited ${cmd.code}: ${(cmd.stderr + cmd.stdout).slice(-500)}`);
+        return { latency: elapsed(await served, start), command, ...(await outcomeOf(w, to.digest, after)) };
+      },
+    );
+  }
+}
+
+const HOST = "minion-1";
+
+/** How the report and the log name each restart variant. */
+const RESTART_LABELS: Record<RestartKind, string> = {
+  plain: "restart, nothing missed",
+  missed: "restart after a missed deploy",
+};
+
+/** An outcome event's results per minion. */
+const minionsOf = (data?: Record<string, unknown>) =>
+  (data?.minions ?? {}) as Record<string, { result?: boolean; changed?: boolean; comment?: string }>;
+
+/**
+ * The minion-start reactor's convergence of minion-1 after its host came back at `start`
+ * (epoch ms): whether it replaced the app container, and when it ended (ms after `start`).
+ */
+async function convergenceOf(w: Watchers, after: number, start: number) {
+  // Started after the host did: the reconcile engine's pass can converge it while it is down.
+  const data = await outcomeSince(
+    w,
+    after,
+    (d) => d.kind === "converge" && minionsOf(d)[HOST] !== undefined && Number(d.started) * 1000 >= start,
+  );
+  const finished = typeof data?.finished === "number" ? data.finished * 1000 : undefined;
+  return { switched: minionsOf(data)[HOST]?.changed, converged: elapsed(finished, start) };
+}
+
+/**
+ * Brings minion-1's host back (`docker restart`; `docker start` after a missed deploy: it was
+ * stopped) and records from the command returning until its proxy serves `version`.
+ */
+async function restartOnce(
+  stack: LocalStack,
+  outputs: StackOutputs,
+  w: Watchers,
+  kind: RestartKind,
+  version: string,
+  missedRunner?: number,
+): Promise<void> {
+  const after = w.events.events.length;
+  const begin = Date.now();
+  await docker(kind === "plain" ? "restart" : "start", stack.container(HOST));
+  const start = Date.now();
+  const served = await watchServed(outputs.appUrls[0], version, DEPLOY_TIMEOUT_MS);
+  const s: RestartSample = {
+    kind,
+    size: outputs.appUrls.length,
+    command: start - begin,
+    latency: elapsed(served.at, start),
+    firstAnswer: elapsed(served.first?.at, start),
+    firstAwaited: served.first && served.first.version === version,
+    ...(await convergenceOf(w, after, start)),
+    missedRunner,
+  };
+  restarts.push(s);
+  log(
+    `${RESTART_LABELS[kind]} ${s.size}m: serving ${secs(s.latency, 2)} s, first answer ${secs(s.firstAnswer, 2)} s ` +
+      `(${served.first?.version ?? "none"}), converged ${secs(s.converged, 2)} s, switched ${String(s.switched)}`,
+  );
+  if (s.latency === undefined)
+    throw new Error(`${HOST} did not serve ${version} after a ${RESTART_LABELS[kind]}`);
+}
+
+/**
+ * PUSHES restarts, nothing missed: the app container comes back by its restart policy in the
+ * minion's own engine, already on the current digest; the minion-start reactor's convergence
+ * checks it. Measured from `docker restart` returning.
+ */
+async function minionRestarts(stack: LocalStack, outputs: StackOutputs, w: Watchers, version: string) {
+  for (let i = 1; i <= PUSHES; i++) {
+    await restartOnce(stack, outputs, w, "plain", version);
+    await sleep(1000);
+  }
+}
+
+/**
+ * Stops minion-1's host and pushes `version`: the other minions deploy it, and the deploy's
+ * outcome (awaited) must report minion-1 as not answering. Returns the runner's duration.
+ */
+async function missDeploy(stack: LocalStack, outputs: StackOutputs, w: Watchers, version: string) {
+  await docker("stop", "-t", "1", stack.container(HOST));
+  const after = w.events.events.length;
+  const image = await pushImage(stack, outputs, version);
+  const data = await outcomeSince(w, after, (d) => d.digest === image.digest);
+  const { [HOST]: missed, ...others } = minionsOf(data);
+  const deployed = Object.values(others);
+  if (missed?.comment !== "did not answer" || !deployed.length || !deployed.every((m) => m.result))
+    throw new Error(
+      `${HOST} did not miss the deploy of ${version} alone: ${JSON.stringify(data)?.slice(0, 600)}`,
+    );
+  return runnerOf(data);
+}
+
+/**
+ * PUSHES restarts after a missed deploy (≥ 2 minions): minion-1's host is stopped while a new
+ * version is deployed to the others, then started; its app container comes back on the old
+ * digest and the minion-start reactor's convergence must replace it. Measured from
+ * `docker start` returning to minion-1's proxy serving the new version.
+ */
+async function missedDeploys(stack: LocalStack, outputs: StackOutputs, w: Watchers) {
+  for (let i = 1; i <= PUSHES; i++) {
+    const version = `missed-${outputs.appUrls.length}m-${i}-${RUN_ID}`;
+    const runner = await missDeploy(stack, outputs, w, version);
+    await restartOnce(stack, outputs, w, "missed", version, runner);
+    await sleep(1000);
+  }
 }
 
 async function benchSize(size: number, largest: boolean): Promise<void> {
@@ -370,6 +591,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
     const start = Date.now();
     const outputs = await stack.up();
     result.upMs = Date.now() - start;
+    if (outputs.appUrls.length !== size) throw new Error(`${outputs.appUrls.length} minions up, not ${size}`);
     hostRefs.push(outputs.imageName);
     await servingEverywhere(outputs.appUrls, outputs.imageName.split(":local-")[1], 120_000);
     if (compressedBytes === undefined) {
@@ -392,7 +614,18 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
         await sleep(1000);
         batchNow = batch;
       }
-      await series(stack, outputs, w, "ours", batch);
+      const pushed = await series(stack, outputs, w, "ours", batch);
+      if (batch === DEFAULT_BATCH) {
+        log(`${size} minion(s): ${RESTART_LABELS.plain}`);
+        await minionRestarts(stack, outputs, w, pushed[pushed.length - 1].version);
+        log(`${size} minion(s): rollbacks`);
+        await rollbacks(stack, outputs, w, pushed.slice(-2));
+        // After the rollbacks: its pushes would change what `saltpipe.rollback` goes back to.
+        log(
+          `${size} minion(s): ${RESTART_LABELS.missed}${skipsMissed(size) ? ": skipped (needs ≥ 2 minions)" : ""}`,
+        );
+        if (!skipsMissed(size)) await missedDeploys(stack, outputs, w);
+      }
     }
 
     if (!SKIP_SEED) {
@@ -417,11 +650,89 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
 
 // ---------------------------------------------------------------- report
 
+/** "n/m": how many of the samples reached the version awaited. */
+const converged = (list: readonly { latency?: number }[]) =>
+  `${list.filter((s) => s.latency !== undefined).length}/${list.length}`;
+
+const restartsOf = (kind: RestartKind, size: number) =>
+  restarts.filter((r) => r.kind === kind && r.size === size);
+
+/** A missed deploy needs another minion to take it. */
+const skipsMissed = (size: number) => size < 2;
+
+function restartIntro(kind: RestartKind): string[] {
+  if (kind === "plain")
+    return [
+      `\n## Minion ${RESTART_LABELS.plain} → serving the current version again (s)\n`,
+      `\`docker restart\` of minion-1's host container (systemd, its own dockerd, salt-minion, nginx, the app container), no push, no load; ` +
+        `${PUSHES} restarts per environment, measured from \`docker restart\` returning to minion-1's proxy answering GET /version with the current version (polled every 100 ms). ` +
+        `The app container comes back by its \`--restart unless-stopped\` policy when the minion's engine starts; the minion-start reactor's convergence (\`saltpipe.converge\`) then checks it, and replaces it only when it does not run the current digest. ` +
+        `p90 is nearest-rank (below 10 samples it is the slowest).\n`,
+    ];
+  const runners = SIZES.filter((size) => !skipsMissed(size)).map(
+    (size) =>
+      `${secs(median(restartsOf("missed", size).map((r) => r.missedRunner)), 2)} s on ${size} minions`,
+  );
+  return [
+    `\n## Minion ${RESTART_LABELS.missed} → serving the new version (s)\n`,
+    `Environments of ≥ 2 minions: minion-1's host container stopped (\`docker stop -t 1\`), a new version pushed (no load): the other minions deploy it, and the deploy's outcome, awaited, reports minion-1 as not answering ` +
+      `(the missed deploy's runner, median: ${runners.join(", ") || "–"}; most of it is waiting for minion-1's \`test.ping\` to time out); then \`docker start\`. ` +
+      `${PUSHES} per environment, measured from \`docker start\` returning to minion-1's proxy answering GET /version with the new version (polled every 100 ms). ` +
+      `The app container comes back on the digest it ran; the minion-start reactor's convergence (\`saltpipe.converge\`) has to replace it (blue/green, health gate, drain). ` +
+      `(The reconcile engine's periodic pass skips, for 5 minutes, a minion whose last deploy did not succeed, as here.) p90 is nearest-rank.\n`,
+  ];
+}
+
+/** The report's section on one restart variant: what was measured, then a row per environment. */
+function restartSection(kind: RestartKind): string[] {
+  const awaited = kind === "plain" ? "current" : "new";
+  const command = kind === "plain" ? "docker restart" : "docker start";
+  const row = (size: number) => {
+    if (kind === "missed" && skipsMissed(size))
+      return [String(size), "skipped: 1 minion, none to take the deploy", ...Array<string>(9).fill("–")];
+    const list = restartsOf(kind, size);
+    const count = (pick: (r: RestartSample) => boolean | undefined) =>
+      `${list.filter(pick).length}/${list.length}`;
+    return [
+      String(size),
+      converged(list),
+      ...spread(list.map((r) => r.latency)),
+      secs(median(list.map((r) => r.firstAnswer)), 2),
+      count((r) => r.firstAwaited),
+      count((r) => r.switched),
+      secs(median(list.map((r) => r.converged)), 2),
+      secs(median(list.map((r) => r.command)), 2),
+    ];
+  };
+  const header = [
+    "minions",
+    `served the ${awaited} version`,
+    "median",
+    "p90",
+    "min",
+    "max",
+    "first answer (median)",
+    `first answer was the ${awaited} version`,
+    "convergence replaced the container",
+    "convergence ended (median)",
+    `\`${command}\` itself (median)`,
+  ];
+  return [...restartIntro(kind), table(header, SIZES.map(row), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
+}
+
 function report(build: BuildResult | undefined, build_error: string | undefined, context: string[]): string {
   const of = (variant: Variant, size: number, batch?: string) =>
     samples.filter((s) => s.variant === variant && s.size === size && (!batch || s.batch === batch));
   const out: string[] = [];
   const largest = Math.max(...SIZES);
+  const med = (variant: Variant, size: number, batch?: string) =>
+    median(of(variant, size, batch).map((s) => s.latency));
+  const failedOf = (list: readonly LoadSample[]) => {
+    const failed = list.reduce((n, s) => n + s.failed, 0);
+    const sent = list.reduce((n, s) => n + s.sent, 0);
+    const badOutcome = list.filter((s) => s.outcome === false).length;
+    return `${failed} / ${sent}${badOutcome ? ` (${badOutcome} failed outcome)` : ""}`;
+  };
 
   out.push(`## Deploy latency: push → every minion serves the new version (s)\n`);
   out.push(
@@ -430,24 +741,20 @@ function report(build: BuildResult | undefined, build_error: string | undefined,
       `"seed": the reactor runs \`state.highstate\` on every minion (no batches, no health gate, container replaced in place).\n`,
   );
   const rows: string[][] = [];
-  const latencyRow = (variant: Variant, size: number, batch: string, list: PushSample[]) => {
-    const fp = list.map((s) => s.fromPush);
+  const latencyRow = (variant: Variant, size: number, batch: string, list: LoadSample[]) => {
+    const fp = list.map((s) => s.latency);
     const fh = list.map((s) => s.fromHook);
-    const failed = list.reduce((n, s) => n + s.failed, 0);
-    const sent = list.reduce((n, s) => n + s.sent, 0);
-    const notServed = list.filter((s) => s.fromPush === undefined).length;
-    const badOutcome = list.filter((s) => s.outcome === false).length;
     rows.push([
       variant,
       String(size),
       batch,
-      `${list.length - notServed}/${list.length}`,
+      converged(list),
       secs(median(fp), 2),
       secs(percentile(fp, 0.95), 2),
       secs(median(fh), 2),
       secs(percentile(fh, 0.95), 2),
       variant === "ours" ? secs(median(list.map((s) => s.runner)), 2) : "–",
-      `${failed} / ${sent}${badOutcome ? ` (${badOutcome} failed outcome)` : ""}`,
+      failedOf(list),
     ]);
   };
   for (const size of SIZES) {
@@ -474,6 +781,66 @@ function report(build: BuildResult | undefined, build_error: string | undefined,
     ),
   );
 
+  for (const kind of ["plain", "missed"] as const) out.push(...restartSection(kind));
+
+  out.push(`\n## Rollback → every minion serves the previous version (s)\n`);
+  out.push(
+    `\`npx ts-node --transpile-only scripts/ops/cli.ts rollback --stack local\` (= \`npm run rollback\`: reads the stack's outputs and key through the Pulumi CLI, then \`salt-run saltpipe.rollback\` over SSH; batch ${DEFAULT_BATCH}) ` +
+      `under the same load as the pushes, measured from the command's start until every proxy serves the previous version. ` +
+      `${PUSHES} rollbacks per environment, alternating between the last two pushed versions (the previous digest after a rollback is the one it left). ` +
+      `"runner": the rollout's own duration from its outcome event.\n`,
+  );
+  out.push(
+    table(
+      [
+        "minions",
+        "converged",
+        "median",
+        "p90",
+        "min",
+        "max",
+        "command (median)",
+        "runner median",
+        "failed / sent requests",
+      ],
+      SIZES.map((size) => {
+        const list = of("rollback", size);
+        return [
+          String(size),
+          converged(list),
+          ...spread(list.map((s) => s.latency)),
+          secs(median(list.map((s) => s.command)), 2),
+          secs(median(list.map((s) => s.runner)), 2),
+          failedOf(list),
+        ];
+      }),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    ),
+  );
+
+  out.push(`\n## Side by side (medians, s)\n`);
+  out.push(
+    table(
+      [
+        "minions",
+        `push → every minion (ours, batch ${DEFAULT_BATCH})`,
+        `${RESTART_LABELS.plain} → serving the current version`,
+        `${RESTART_LABELS.missed} → serving the new version`,
+        "rollback → every minion",
+      ],
+      SIZES.map((size) => [
+        String(size),
+        secs(med("ours", size, DEFAULT_BATCH), 2),
+        secs(median(restartsOf("plain", size).map((r) => r.latency)), 2),
+        skipsMissed(size)
+          ? "skipped (1 minion)"
+          : secs(median(restartsOf("missed", size).map((r) => r.latency)), 2),
+        secs(med("rollback", size), 2),
+      ]),
+      [0, 1, 2, 3, 4],
+    ),
+  );
+
   out.push(
     `\n## Floor: bare \`docker pull\` + \`docker run\` + first healthy response, inside minion-1's engine (s, median of ${FLOOR_RUNS})\n`,
   );
@@ -496,8 +863,6 @@ function report(build: BuildResult | undefined, build_error: string | undefined,
 
   out.push(`\n## Ratios (medians from the end of \`docker push\`, this run)\n`);
   const ratioRows: string[][] = [];
-  const med = (variant: Variant, size: number, batch?: string) =>
-    median(of(variant, size, batch).map((s) => s.fromPush));
   const floorMed = (size: number) =>
     median(sizes.find((r) => r.size === size)?.floor.map((f) => f.total) ?? []);
   for (const size of SIZES) {

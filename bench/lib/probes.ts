@@ -48,6 +48,33 @@ export class HookWatch {
   }
 }
 
+/** What one proxy answered while polled: when it first served the version awaited, and its first answer. */
+export interface Served {
+  /** Epoch ms of the first answer with the awaited version (undefined: not in time). */
+  readonly at?: number;
+  /** The first answer with any version (a 200 with JSON). */
+  readonly first?: { readonly at: number; readonly version: string };
+}
+
+/** Polls GET /version on one proxy every `intervalMs` until it serves `version`, for up to `timeoutMs`. */
+export async function watchServed(
+  url: string,
+  version: string,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<Served> {
+  const deadline = Date.now() + timeoutMs;
+  let first: Served["first"];
+  while (Date.now() < deadline) {
+    const served = await servedVersion(url).catch(() => undefined);
+    const at = Date.now();
+    if (served !== undefined) first ??= { at, version: served };
+    if (served === version) return { at, first };
+    await sleep(intervalMs);
+  }
+  return { first };
+}
+
 /**
  * Polls GET /version on every proxy every `intervalMs` until each has served `version`;
  * resolves with the epoch ms at which each first did (undefined: not within `timeoutMs`).
@@ -58,15 +85,5 @@ export async function firstServed(
   timeoutMs: number,
   intervalMs = 100,
 ): Promise<(number | undefined)[]> {
-  const deadline = Date.now() + timeoutMs;
-  return Promise.all(
-    urls.map(async (url) => {
-      while (Date.now() < deadline) {
-        const served = await servedVersion(url).catch(() => undefined);
-        if (served === version) return Date.now();
-        await sleep(intervalMs);
-      }
-      return undefined;
-    }),
-  );
+  return Promise.all(urls.map(async (url) => (await watchServed(url, version, timeoutMs, intervalMs)).at));
 }

@@ -22,6 +22,12 @@ export const median = (values: readonly (number | undefined)[]) => {
 export const secs = (ms: number | undefined, digits = 1) =>
   ms === undefined ? "–" : (ms / 1000).toFixed(digits);
 
+/** Median, p90 (nearest rank), min and max of millisecond values, as seconds ("–" when unknown). */
+export const spread = (values: readonly (number | undefined)[], digits = 2) =>
+  [median(values), percentile(values, 0.9), percentile(values, 0), percentile(values, 1)].map((v) =>
+    secs(v, digits),
+  );
+
 /** a / b as "×1.23" ("–" when either is unknown). */
 export const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || b === 0 ? "–" : `×${(a / b).toFixed(2)}`;

@@ -120,10 +120,7 @@ async function startReceiver(mode: "answer" | "hang"): Promise<void> {
 }
 
 beforeAll(async () => {
-  await stack.forceClean();
-  const start = Date.now();
-  outputs = await stack.up();
-  timings.upFromNothing = Date.now() - start;
+  ({ outputs, ms: timings.upFromNothing } = await stack.upFresh());
   events = new EventWatch(stack.container("master"));
   await docker(
     "cp",
@@ -135,7 +132,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events?.stop();
-  if ((await stack.leftovers()).length > 0) await stack.forceClean();
+  await stack.cleanUp();
   console.log(`e2e gates timings (ms): ${JSON.stringify(timings)}`);
 });
 

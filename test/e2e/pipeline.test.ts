@@ -19,6 +19,8 @@ const stack = new LocalStack("saltpipe-e2e", { appPortBase: 28080, registryPort:
 const DEPLOY_BOUND_MS = 90_000;
 const LOAD_RPS_PER_PROXY = 20;
 const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
+/** Where the master keeps the environments' records and audit trails (<cachedir>/saltpipe). */
+const MASTER_STATE_DIR = "/var/cache/salt/master/saltpipe";
 /** deploy.keepImages of the committed local stack (the default). */
 const KEEP_IMAGES = 3;
 
@@ -68,6 +70,15 @@ async function masterStatus(): Promise<MasterStatus> {
   return JSON.parse(status.stdout) as MasterStatus;
 }
 
+/** The master's whole audit trail of this environment (newest last). */
+async function masterAudit(): Promise<Record<string, unknown>[]> {
+  const text = await stack.onHost("master", `cat ${MASTER_STATE_DIR}/local.audit.jsonl`);
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 /** Pairs of recorded deploys whose [started, finished] intervals overlap. */
 function overlapping(deploys: DeploySummary[]): string[] {
   const sorted = [...deploys].sort((a, b) => a.started - b.started);
@@ -106,17 +117,13 @@ function pushEvent(image: PushedImage, id: string, timestamp = new Date()) {
 }
 
 beforeAll(async () => {
-  await stack.forceClean();
-  const start = Date.now();
-  outputs = await stack.up();
-  timings.upFromNothing = Date.now() - start;
+  ({ outputs, ms: timings.upFromNothing } = await stack.upFresh());
   events = new EventWatch(stack.container("master"));
 });
 
 afterAll(async () => {
   events?.stop();
-  // A failed run must not leave machines behind for the next one.
-  if ((await stack.leftovers()).length > 0) await stack.forceClean();
+  await stack.cleanUp();
   console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
 });
 
@@ -214,6 +221,10 @@ describe("the local pipeline", () => {
     expect(events.matching(/\/refused$/).at(-1)?.data.reason).toBe("bad bearer token");
     await sleep(3000);
     expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect((await masterStatus()).audit).toContainEqual(
+      // An unauthenticated body is not parsed, so its claimed event id is not trusted either.
+      expect.objectContaining({ event: "refused", reason: "bad bearer token", event_id: "" }),
+    );
   });
 
   test("a minion that is down during a deploy is reported; the others are deployed; it converges when it returns", async () => {
@@ -248,26 +259,49 @@ describe("the local pipeline", () => {
     timings.afterMasterRestart = await waitServing("v6", 2 * DEPLOY_BOUND_MS);
   });
 
-  test("replays and duplicates start nothing: an old event, and the latest one twice", async () => {
+  test("replays and duplicates start nothing: every earlier event as the registry sent it, an old push under a new id, and the latest one twice", async () => {
     const token = await stack.secret("webhookSecret");
-    const skippedBefore = events.matching(/\/(skipped|ignored)$/).length;
-    // v2's push, replayed with its old time: older than the current digest's event.
+    // Every push event the master accepted so far, exactly as it arrived (id, time, tag, digest).
+    const earlier = (await masterAudit())
+      .filter((e) => e.event === "received" && e.digest !== v6.digest)
+      .map((e) => ({
+        id: String(e.event_id),
+        at: new Date(String(e.timestamp)),
+        image: { version: "", tag: String(e.tag), digest: String(e.digest) },
+      }));
+    expect(earlier.length).toBeGreaterThanOrEqual(5); // v1 … v5
+    const auditBefore = (await masterAudit()).length;
+    for (const { id, at, image } of earlier)
+      expect(await notify(pushEvent(image, id, at), token)).toBe("200");
+    // v2's push again under a new id, with its old time: older than the current digest's event.
     expect(await notify(pushEvent(v2, "e2e-replay-1", new Date(Date.now() - 3_600_000)), token)).toBe("200");
     // The latest push (v6), delivered twice: the registry delivers at least once.
     const latest = { version: "v6", tag: "local-v6", digest: v6.digest };
     expect(await notify(pushEvent(latest, "e2e-dup-1"), token)).toBe("200");
     expect(await notify(pushEvent(latest, "e2e-dup-1"), token)).toBe("200");
-    await waitFor("three skipped events", 30_000, async () =>
-      events.matching(/\/(skipped|ignored)$/).length >= skippedBefore + 3 ? true : undefined,
+    // The master's audit trail is the source of truth: each delivery received, none deployed.
+    const injected = [...earlier.map((e) => e.id), "e2e-replay-1", "e2e-dup-1", "e2e-dup-1"];
+    const received = await waitFor(`${injected.length} deliveries in the audit`, 90_000, async () => {
+      const audit = (await masterAudit()).slice(auditBefore);
+      const got = audit.filter((e) => e.event === "received");
+      return got.length >= injected.length ? audit : undefined;
+    });
+    expect(
+      received
+        .filter((e) => e.event === "received")
+        .map((e) => ({ id: e.event_id, action: e.action }))
+        .sort((a, b) => String(a.id).localeCompare(String(b.id))),
+    ).toEqual(
+      injected
+        .map((id) => ({ id, action: expect.stringMatching(/^(duplicate|replay|current)$/) }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
     );
     await sleep(3000);
-    // No rollout started for any of them.
-    const injected = ["e2e-replay-1", "e2e-dup-1"];
-    expect(
-      events
-        .matching("saltpipe/deploy/local/start")
-        .filter((e) => injected.includes(String(e.data.event_id))),
-    ).toEqual([]);
+    const ids = new Set(injected);
+    const started = (await masterAudit())
+      .slice(auditBefore)
+      .filter((e) => e.event === "deploy-start" && ids.has(String(e.event_id)));
+    expect(started).toEqual([]);
     expect(await served()).toEqual(outputs.appUrls.map(() => "v6"));
   });
 
@@ -368,6 +402,18 @@ describe("the local pipeline", () => {
     expect(parsed.current).toMatch(/^sha256:[0-9a-f]{64}$/);
     const human = await stack.ops("status");
     expect(human.stdout).toContain("environment local: current");
+
+    // The record, the audit trail and the notification spool never hold a secret.
+    const holding = await docker(
+      "exec",
+      ...["-e", `WEBHOOK=${await stack.secret("webhookSecret")}`],
+      ...["-e", `NOTIFY=${await stack.secret("notifySecret")}`],
+      stack.container("master"),
+      "bash",
+      "-c",
+      `ls ${MASTER_STATE_DIR}/local.json >/dev/null && grep -rlF -e "$WEBHOOK" -e "$NOTIFY" ${MASTER_STATE_DIR} || true`,
+    );
+    expect(holding.trim()).toBe("");
 
     await docker("stop", "-t", "1", stack.container("master"));
     try {

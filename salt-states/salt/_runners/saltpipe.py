@@ -45,6 +45,7 @@ DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 ENV_RE = store.ENV_RE
 MINION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 APPROVER_RE = re.compile(r"^[A-Za-z0-9@._+-]{1,64}$")
+PING_GATHER_SECONDS = 2
 
 
 def __virtual__():
@@ -121,7 +122,11 @@ class SaltPort:
             return answered, []
         known = set(salt.utils.minions.CkMinions(__opts__).check_minions(self.tgt, "compound").get("minions", []))
         # A minion that is not connected is listed too, with a "did not return" string: only True answers.
-        pings = self.client.cmd(self.tgt, "test.ping", tgt_type="compound", timeout=10) or {}
+        # A connected minion answers a ping within the 10 s; the follow-up find_job round for the
+        # silent ones (gather_job_timeout, 10 s by default) only delays the deploy: keep it short.
+        pings = self.client.cmd(
+            self.tgt, "test.ping", tgt_type="compound", timeout=10, gather_job_timeout=PING_GATHER_SECONDS
+        ) or {}
         answered = {m for m, r in pings.items() if r is True}
         return sorted(answered), sorted(known - answered)
 

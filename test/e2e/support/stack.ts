@@ -66,6 +66,19 @@ export class LocalStack {
     return result.stdout;
   }
 
+  /** `up` from nothing: what an interrupted run left is removed first. Also how long `up` took. */
+  async upFresh(): Promise<{ outputs: StackOutputs; ms: number }> {
+    await this.forceClean();
+    const start = Date.now();
+    const outputs = await this.up();
+    return { outputs, ms: Date.now() - start };
+  }
+
+  /** After a run: a failed run must not leave machines behind for the next one. */
+  async cleanUp(): Promise<void> {
+    if ((await this.leftovers()).length > 0) await this.forceClean();
+  }
+
   async up(): Promise<StackOutputs> {
     await this.script("up");
     return this.outputs();
