@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { changedSteps, newProject, Project, Result, timings } from "./support/pulumi";
+import { changedSteps, newProject, Project, recordingPulumi, Result, timings } from "./support/pulumi";
 import { startSshd, TestSshd } from "./support/sshd";
 
 jest.setTimeout(15 * 60_000); // the first run may build the Pulumi CLI
@@ -38,13 +38,7 @@ let project: Project;
 let remoteDir: string;
 const log: Result[] = [];
 
-async function pulumi(...args: string[]): Promise<Result> {
-  const r = await project.pulumi(args);
-  log.push(r);
-  if (r.code !== 0 && !args.includes("--expect-no-changes"))
-    throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const pulumi = recordingPulumi(() => project, log);
 const outputs = async () => JSON.parse((await pulumi("stack", "output", "--json")).stdout);
 
 beforeAll(async () => {

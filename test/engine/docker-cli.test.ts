@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { baseImage, docker, leftovers, removeTestImages, requireEngine, testLabel } from "./support/docker";
-import { changedSteps, newProject, Project, Result, timings } from "./support/pulumi";
+import { changedSteps, newProject, Project, recordingPulumi, Result, timings } from "./support/pulumi";
 
 jest.setTimeout(15 * 60_000);
 
@@ -61,13 +61,7 @@ export const appPort = app.ports.apply((p) => p![0].external);
 let project: Project;
 const log: Result[] = [];
 
-async function pulumi(...args: string[]): Promise<Result> {
-  const r = await project.pulumi(args);
-  log.push(r);
-  if (r.code !== 0 && !args.includes("--expect-no-changes"))
-    throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const pulumi = recordingPulumi(() => project, log);
 
 beforeAll(async () => {
   await requireEngine();

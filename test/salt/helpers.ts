@@ -284,35 +284,31 @@ export function post(
   headers: Record<string, string>,
   timeoutMs = 10_000,
 ): Promise<PostResult> {
-  const u = new URL(url);
-  const mod = u.protocol === "https:" ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = mod.request(
-      u,
-      {
-        method: "POST",
-        headers: { ...headers, "Content-Length": String(Buffer.byteLength(body)) },
-        timeout: timeoutMs,
-        rejectUnauthorized: false,
-      },
-      (res) => {
-        let data = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (data += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end(body);
-  });
+  return request(
+    "POST",
+    url,
+    { ...headers, "Content-Length": String(Buffer.byteLength(body)) },
+    body,
+    timeoutMs,
+  );
 }
 
 export function get(url: string, timeoutMs = 5_000): Promise<PostResult> {
+  return request("GET", url, {}, undefined, timeoutMs);
+}
+
+/** One HTTP(S) request (self-signed certificates accepted: the test hook proxy's). */
+function request(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body: string | Buffer | undefined,
+  timeoutMs: number,
+): Promise<PostResult> {
   const u = new URL(url);
   const mod = u.protocol === "https:" ? https : http;
   return new Promise((resolve, reject) => {
-    const req = mod.request(u, { method: "GET", timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+    const req = mod.request(u, { method, headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       let data = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (data += c));
@@ -320,7 +316,7 @@ export function get(url: string, timeoutMs = 5_000): Promise<PostResult> {
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 

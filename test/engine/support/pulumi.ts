@@ -127,3 +127,17 @@ export function changedSteps(previewJson: string): string[] {
 export function timings(results: Result[]): string {
   return results.map((r) => `${r.args.slice(0, 2).join(" ")} ${(r.ms / 1000).toFixed(1)}s`).join(" · ");
 }
+
+/**
+ * `pulumi …` against the project `current()` returns: each result goes to `log`, a failure
+ * throws (except `--expect-no-changes`, whose exit code is the assertion).
+ */
+export function recordingPulumi(current: () => Project, log: Result[]) {
+  return async (...args: string[]): Promise<Result> => {
+    const r = await current().pulumi(args);
+    log.push(r);
+    if (r.code !== 0 && !args.includes("--expect-no-changes"))
+      throw new Error(`pulumi ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
+    return r;
+  };
+}
