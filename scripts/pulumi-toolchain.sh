@@ -50,6 +50,15 @@ if [[ -x "$BIN_DIR/pulumi" && -x "$BIN_DIR/pulumi-language-nodejs" ]]; then
   finish "$BIN_DIR"
 fi
 
+# One build at a time per cache: a second caller waits for the first, then reuses its binaries.
+mkdir -p "$BIN_DIR"
+exec 8>"$BIN_DIR/../toolchain.lock"
+flock 8
+if [[ -x "$BIN_DIR/pulumi" && -x "$BIN_DIR/pulumi-language-nodejs" ]]; then
+  log "pulumi $PULUMI_VERSION built in $BIN_DIR while waiting for the lock"
+  finish "$BIN_DIR"
+fi
+
 command -v go >/dev/null || die "go is needed to build the Pulumi CLI (Go >= 1.26)"
 export GOMODCACHE="$SALTPIPE_CACHE/go/mod" GOCACHE="$SALTPIPE_CACHE/go/build" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 mkdir -p "$BIN_DIR"
