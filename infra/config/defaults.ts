@@ -28,6 +28,8 @@ export const DEFAULTS = {
     proxyPort: 80,
     healthPath: "/healthz",
     context: "app",
+    /** Blue/green host ports on each minion: the new container is published on the free one. */
+    slots: { blue: 18081, green: 18082 },
   },
   registry: {
     repository: "saltpipe/app",

@@ -3,41 +3,67 @@
  * all up front, and wraps the secret values as Pulumi secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 import type { EnvironmentSpec } from "./spec";
-import { CONFIG_NAMESPACE, parseStackConfig, type RawSecrets } from "./validate";
+import { stackFileFacts, type StackFileFacts } from "./stack-file";
+import { CONFIG_NAMESPACE, parseStackConfig, stackFileOf, type RawSecrets } from "./validate";
 
 const SECRET_KEYS = ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret"] as const;
 
 /** The spec's secrets as Pulumi secrets: never printed, encrypted in state. */
 export type Spec = EnvironmentSpec<pulumi.Output<string>>;
 
-/** Secret keys the engine told the program about, or undefined when it told none. */
-function secretKeyList(): string[] | undefined {
-  const listed =
-    pulumi.runtime.allConfig()["PULUMI_CONFIG_SECRET_KEYS"] ?? process.env.PULUMI_CONFIG_SECRET_KEYS;
-  if (!listed) return undefined;
+export interface ReadOptions {
+  /** Where `Pulumi.<stack>.yaml` lives (default: the project's root directory, else the working directory). */
+  readonly projectDir?: string;
+}
+
+/**
+ * Whether the engine handed the program this key as a secret. Every way a program runs fills the
+ * same store: the CLI's language host (PULUMI_CONFIG_SECRET_KEYS), the Automation API's inline
+ * programs and `pulumi.runtime.setAllConfig(config, secretKeys)` under mocks. The SDK's reader is
+ * internal (not in its typings); without it, the environment variable. Unknown means not secret.
+ */
+function engineMarkedSecret(fullKey: string): boolean {
+  const reader = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  if (typeof reader === "function") return reader(fullKey);
   try {
-    const keys: unknown = JSON.parse(listed);
-    return Array.isArray(keys) && keys.length > 0 ? keys.map(String) : undefined;
+    const listed: unknown = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]");
+    return Array.isArray(listed) && listed.includes(fullKey);
   } catch {
-    return undefined;
+    return false;
   }
 }
 
-export function readStackConfig(stack: string = pulumi.getStack()): Spec {
+/** The stack file's facts, when it can be read (a program may run without one: Automation API, mocks). */
+function readStackFile(stack: string, projectDir: string): StackFileFacts | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(projectDir, stackFileOf(stack)), "utf8");
+  } catch {
+    return undefined;
+  }
+  return stackFileFacts(text);
+}
+
+export function readStackConfig(stack: string = pulumi.getStack(), opts: ReadOptions = {}): Spec {
+  const projectDir = opts.projectDir ?? (pulumi.runtime.getRootDirectory() || process.cwd());
+  const stackFile = readStackFile(stack, projectDir);
   const prefix = `${CONFIG_NAMESPACE}:`;
   const raw: Record<string, unknown> = {};
   const secrets: Record<string, string> = {};
-  const secretKeys = secretKeyList();
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
     if (!fullKey.startsWith(prefix)) continue;
     const key = fullKey.slice(prefix.length);
+    // A secret key is taken as a secret only when the engine says so and the stack file (when
+    // read) does not hold it in plain text; otherwise it stays in `raw`, where validation refuses it.
+    const plainInFile = stackFile !== undefined && stackFile.keys.has(key) && !stackFile.secureKeys.has(key);
     const isSecretKey = (SECRET_KEYS as readonly string[]).includes(key);
-    // A secret key stored in plain text stays in `raw`, where validation rejects it.
-    if (isSecretKey && (secretKeys === undefined || secretKeys.includes(fullKey))) secrets[key] = value;
+    if (isSecretKey && engineMarkedSecret(fullKey) && !plainInFile) secrets[key] = value;
     else raw[key] = value;
   }
-  return asSecrets(parseStackConfig(raw, { stack, secrets: secrets as RawSecrets }));
+  return asSecrets(parseStackConfig(raw, { stack, secrets: secrets as RawSecrets, stackFile }));
 }
 
 export function asSecrets(spec: EnvironmentSpec<string>): Spec {

@@ -3,9 +3,12 @@
  * every problem is reported in one error naming the key and the stack file, before
  * any resource is registered.
  */
+import { RunError } from "@pulumi/pulumi/errors";
 import { utils as sshUtils } from "ssh2";
 import * as c from "./checks";
 import { DEFAULTS, SALT_VERSION_PATTERN } from "./defaults";
+import { checkAwsNames, checkLocalNames, checkLocalPorts, checkProxyPort } from "./limits";
+import type { StackFileFacts } from "./stack-file";
 import { tagPolicyProblem } from "./tag-policy";
 import type {
   AppSpec,
@@ -52,7 +55,10 @@ export interface RawSecrets {
   readonly notifySecret?: string;
 }
 
-export class ConfigError extends Error {
+/**
+ * A `RunError`, so the Pulumi CLI prints just this message: no stack trace, no second copy.
+ */
+export class ConfigError extends RunError {
   constructor(
     readonly stackFile: string,
     readonly problems: readonly string[],
@@ -68,6 +74,8 @@ export class ConfigError extends Error {
 export interface ParseContext {
   readonly stack: string;
   readonly secrets: RawSecrets;
+  /** What the stack file's own text says, when the file could be read (./stack-file.ts). */
+  readonly stackFile?: StackFileFacts;
 }
 
 export function stackFileOf(stack: string): string {
@@ -86,6 +94,12 @@ export function parseStackConfig(
   const cfg = c.object(p, "", decodeValues(raw), TOP_LEVEL_KEYS);
   // object() reports unknown keys as ".key"; strip the leading dot for top-level keys.
   const cloud = c.oneOf(p, "cloud", cfg.cloud, CLOUDS, undefined);
+  // Everything else depends on the cloud: with a wrong one, its problem is the only one worth reading.
+  if (!(CLOUDS as readonly unknown[]).includes(cfg.cloud))
+    throw new ConfigError(
+      stackFileOf(ctx.stack),
+      p.list.filter((line) => line.startsWith("cloud:")),
+    );
   const environment = c.string(p, "environment", cfg.environment, {
     default: ctx.stack,
     pattern: c.NAME_PATTERN,
@@ -106,8 +120,18 @@ export function parseStackConfig(
   checkWebhookSecret(p, ctx.secrets.webhookSecret);
   checkNotifySecret(p, ctx.secrets.notifySecret, deploy.notify.urls.length > 0);
   checkPlainSecrets(p, cfg);
+  checkProxyPort(p, app, minions, cloud);
+  if (local) {
+    checkLocalPorts(p, local, registry.port, minions.length);
+    checkLocalNames(p, local.namePrefix, [master, ...minions]);
+  }
+  if (aws) checkAwsNames(p, environment, registry.repository);
 
-  const problems = p.list.map((line) => (line.startsWith(".") ? line.slice(1) : line));
+  const problems = withChangedNumbers(
+    p.list.map((line) => (line.startsWith(".") ? line.slice(1) : line)),
+    cfg,
+    ctx.stackFile,
+  );
   if (problems.length > 0) throw new ConfigError(stackFileOf(ctx.stack), problems);
 
   return {
@@ -131,6 +155,41 @@ export function parseStackConfig(
       notifySecret: ctx.secrets.notifySecret,
     },
   };
+}
+
+/**
+ * A number YAML changed (`3008.10` → 3008.1) replaces every other problem of its key: the
+ * fix is to quote it, whatever the other checks made of the changed value.
+ */
+function withChangedNumbers(problems: string[], cfg: c.Raw, facts: StackFileFacts | undefined): string[] {
+  const changed = (facts?.changedNumbers ?? []).flatMap((n) => {
+    // Only where the program really got the changed number (the file may be out of step with it).
+    const got = valueAt(cfg, n.path);
+    const value = typeof got === "string" && got.trim() !== n.source ? Number(got) : got;
+    return n.readAs.includes(value as number) ? [{ ...n, readAs: value as number }] : [];
+  });
+  if (changed.length === 0) return problems;
+  const covered = (line: string) =>
+    changed.some(
+      (n) => line.startsWith(`${n.path}:`) || line.startsWith(`${n.path}.`) || line.startsWith(`${n.path}[`),
+    );
+  return [
+    ...problems.filter((line) => !covered(line)),
+    ...changed.map(
+      (n) => `${n.path}: ${n.source} is read by YAML as the number ${n.readAs}: quote it ("${n.source}")`,
+    ),
+  ];
+}
+
+/** The value at a problem path such as `salt.version` or `minions[0].port`. */
+function valueAt(cfg: c.Raw, path: string): unknown {
+  let value: unknown = cfg;
+  for (const part of path.split(/\.|(?=\[)/)) {
+    const index = /^\[(\d+)\]$/.exec(part);
+    if (index) value = Array.isArray(value) ? value[Number(index[1])] : undefined;
+    else value = c.isObject(value) ? value[part] : undefined;
+  }
+  return value;
 }
 
 function decodeValues(raw: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { LOCAL_SSH_PORT_OFFSET } from "../config/limits";
 import type { Spec } from "../config/read";
 import type { Host } from "../hosts/host";
 import { AwsHosts } from "../hosts/aws";
@@ -23,8 +24,7 @@ export interface EnvironmentArgs {
   readonly projectDir?: string;
 }
 
-/** Local hosts publish SSH on 127.0.0.1:appPortBase+1000 (master), +1001… (minions). */
-export const LOCAL_SSH_PORT_OFFSET = 1000;
+export { LOCAL_SSH_PORT_OFFSET };
 
 /** Where hosts and the registry come from, per cloud. */
 interface Placement {

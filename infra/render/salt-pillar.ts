@@ -8,6 +8,7 @@
  * (reactor templates cannot read pillar), so it lives in the master config (salt-config.ts).
  */
 import { stringify } from "yaml";
+import { DEFAULTS } from "../config/defaults";
 import type { EnvironmentSpec } from "../config/spec";
 
 /** File name of the generated pillar inside the pillar directory. */
@@ -33,7 +34,7 @@ export interface PillarOptions {
     readonly username?: string;
     readonly password?: string;
   };
-  /** Blue/green host ports on the minions (default 18081/18082). */
+  /** Blue/green host ports on the minions (default DEFAULTS.app.slots: 18081/18082). */
   readonly slots?: { readonly blue: number; readonly green: number };
   /** Written to /etc/docker/daemon.json on the minions (e.g. `insecure-registries`). */
   readonly dockerDaemonConfig?: Readonly<Record<string, unknown>>;
@@ -50,7 +51,7 @@ export function renderPillar(o: PillarOptions): string {
   if (Boolean(o.registry.username) !== Boolean(o.registry.password)) {
     throw new Error("registry: username and password go together");
   }
-  const slots = o.slots ?? { blue: 18081, green: 18082 };
+  const slots = o.slots ?? DEFAULTS.app.slots;
   if (slots.blue === slots.green) throw new Error("slots: blue and green need different ports");
   const upstreamFile = `/etc/nginx/saltpipe/${o.app.name}-upstream.conf`;
   const pillar = {

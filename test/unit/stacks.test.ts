@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Environment, readStackConfig } from "../../infra";
+import { AUTO_NAME_SUFFIX } from "../../infra/config/limits";
 import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import {
   dependencies,
@@ -17,6 +18,9 @@ import {
   setupMocks,
   type Recorded,
 } from "./mocks";
+
+// Building a whole stack under mocks takes seconds on a busy machine.
+jest.setTimeout(60_000);
 
 const SALT_PORTS = [4505, 4506];
 const API_PORTS = [8000, 8443];
@@ -276,6 +280,37 @@ describe("bad config fails before any resource is registered", () => {
     useStack(stack, extra);
     expect(() => readStackConfig()).toThrow(message);
     expect(() => readStackConfig()).toThrow(`Pulumi.${stack}.yaml`);
+    expect(recorded).toEqual([]);
+  });
+});
+
+describe("names fit AWS limits", () => {
+  // Pulumi names these from the logical name plus "-" and 7 random characters.
+  const LIMITS: Record<string, number> = {
+    "aws:iam/role:Role": 64,
+    "aws:iam/instanceProfile:InstanceProfile": 128,
+    "aws:iam/rolePolicy:RolePolicy": 128,
+    "aws:cloudwatch/eventRule:EventRule": 64,
+    "aws:cloudwatch/eventTarget:EventTarget": 64,
+    "aws:sqs/queue:Queue": 80,
+    "aws:ec2/securityGroup:SecurityGroup": 255,
+  };
+
+  test("the longest environment name validation admits gives auto-names within every limit", async () => {
+    const environment = "e".repeat(40);
+    resetAll();
+    useStack("dev", { environment });
+    const env = new Environment(environment, { spec: readStackConfig(), projectDir: ROOT });
+    await promiseOf(env.imageDigest);
+    await settle();
+    const named = recorded.filter((r) => r.type in LIMITS && r.inputs.name === undefined);
+    expect(named.map((r) => r.type)).toEqual(expect.arrayContaining(Object.keys(LIMITS)));
+    const over = named.filter((r) => r.name.length + AUTO_NAME_SUFFIX > LIMITS[r.type]);
+    expect(over.map((r) => `${r.type} ${r.name}`)).toEqual([]);
+    // One character more is refused before any resource.
+    resetAll();
+    useStack("dev", { environment: `${environment}e` });
+    expect(() => readStackConfig()).toThrow("saltpipe:environment:");
     expect(recorded).toEqual([]);
   });
 });
