@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -15,6 +16,18 @@ export default tseslint.config(
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // The Pulumi programs and components: an Output in a template literal renders as a warning
+    // text, not its value (use pulumi.interpolate or .apply). Typed rules: the tsconfig's program.
+    files: ["infra/**/*.ts", "stacks/**/*.ts", "bench/**/*.ts", "policy/**/*.ts"],
+    ignores: ["**/__tests__/**"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { "@pulumi": pulumi },
+    rules: {
+      "@pulumi/no-output-in-template-literal": "error",
+      "@pulumi/no-output-instance-in-template-literal": "error",
     },
   },
 );

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the project's shell scripts. Source it; do not run it.
 # Caches live outside the repo, keyed by version, so a second run reuses them.
 SALTPIPE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -13,6 +13,7 @@
 # (.state/project) whose Pulumi.yaml runs stacks/index.ts and whose Pulumi.local.yaml is
 # the committed one plus this machine's secrets — so the committed stack file is never rewritten.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$SALTPIPE_ROOT"
 action="${1:-up}"
@@ -33,7 +34,7 @@ prepare_machine() {
   for flavour in host registry runtime node-build; do bash scripts/base-image.sh "$flavour" >/dev/null; done
   bash scripts/setup-salt.sh --wheelhouse >&2
   local wheelhouse
-  wheelhouse="$(ls -d "$SALTPIPE_CACHE"/wheelhouse-salt-*-py* | sort -V | tail -n1)"
+  wheelhouse="$(find "$SALTPIPE_CACHE" -maxdepth 1 -type d -name 'wheelhouse-salt-*-py*' | sort -V | tail -n1)"
   # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.
   mkdir -p "$SALTPIPE_ROOT/.state"
   ln -sfn "$wheelhouse" "$SALTPIPE_ROOT/.state/wheelhouse"

@@ -5,9 +5,10 @@
 #   openssh-server     a private sshd for the engine tests (the system sshd is never touched)
 #   openssh-client     ssh-keygen for the local stack's key
 #   nginx-light        the hook proxy in the real-Salt tests
-#   shellcheck         actionlint checks the workflow's shell steps with it
+#   ShellCheck         npm run lint (every script) and actionlint (the workflow's shell steps)
 #   openssl, curl, git secrets, health probes, the image tag's commit
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 declare -A binary_of=(
@@ -26,8 +27,9 @@ if ((${#missing[@]} == 0)); then
   log "OS packages present"
   exit 0
 fi
-[[ $(id -u) == 0 ]] && command -v apt-get >/dev/null ||
+if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
   die "missing packages: ${missing[*]} (install them with your package manager, as root)"
+fi
 log "installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null

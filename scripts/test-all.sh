@@ -4,7 +4,7 @@
 # Light suites run in parallel; the ones that start real daemons, containers and the
 # Pulumi engine run one project at a time so they do not starve each other on 2 cores.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0
@@ -27,9 +27,9 @@ node -e '
   const fs = require("fs"), dir = process.argv[1];
   let passed = 0, failed = 0;
   for (const f of fs.readdirSync(dir)) {
-    const r = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
+    const r = JSON.parse(fs.readFileSync(dir + "/" + f, "utf8"));
     passed += r.numPassedTests; failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
   }
-  console.log(`total: ${passed} passed, ${failed} failed`);
+  console.log("total: " + passed + " passed, " + failed + " failed");
 ' "$results"
 exit "$status"

@@ -116,9 +116,11 @@ export function parseStackConfig(
   const aws = cloud === "aws" ? parseAws(p, cfg.aws, ctx.stack) : rejectSection(p, "aws", cfg.aws, cloud);
   const local =
     cloud === "local" ? parseLocal(p, cfg.local, ctx.stack) : rejectSection(p, "local", cfg.local, cloud);
-  const sshPublicKey = publicKeyOf(p, ctx.secrets.sshPrivateKey);
-  checkWebhookSecret(p, ctx.secrets.webhookSecret);
-  checkNotifySecret(p, ctx.secrets.notifySecret, deploy.notify.urls.length > 0);
+  // A secret given in plain text gets one problem (set it as a secret), not also "is required".
+  const sshPublicKey = cfg.sshPrivateKey === undefined ? publicKeyOf(p, ctx.secrets.sshPrivateKey) : "";
+  if (cfg.webhookSecret === undefined) checkWebhookSecret(p, ctx.secrets.webhookSecret);
+  if (cfg.notifySecret === undefined)
+    checkNotifySecret(p, ctx.secrets.notifySecret, deploy.notify.urls.length > 0);
   checkPlainSecrets(p, cfg);
   checkProxyPort(p, app, minions, cloud);
   if (local) {

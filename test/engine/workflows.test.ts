@@ -16,6 +16,15 @@ const script = path.join(repo, "scripts/actionlint.sh");
 const wf = parse(fs.readFileSync(path.join(repo, ".github/workflows/pipeline.yml"), "utf8"));
 const jobs: Record<string, any> = wf.jobs;
 const STACK = "${{ needs.route.outputs.stack }}";
+/** pulumi/actions v7.0.0, by commit (`git rev-parse v7.0.0^{commit}` in a mirror of pulumi/actions). */
+const PULUMI_ACTION = "pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d";
+/** The raw text of the workflow and of every local action: pins carry their release in a comment. */
+const rawFiles = [
+  path.join(repo, ".github/workflows/pipeline.yml"),
+  ...fs
+    .readdirSync(path.join(repo, ".github/actions"))
+    .map((n) => path.join(repo, ".github/actions", n, "action.yml")),
+].map((file) => fs.readFileSync(file, "utf8"));
 
 /** Every step of the workflow and of its local composite actions, with the job it belongs to. */
 const localActions = fs
@@ -149,7 +158,7 @@ describe("pipeline.yml", () => {
       j.steps.indexOf(pulumiStep("preview")),
     );
     expect(pulumiStep("preview")).toMatchObject({
-      uses: "pulumi/actions@v7",
+      uses: PULUMI_ACTION,
       with: {
         command: "preview",
         "stack-name": STACK,
@@ -177,7 +186,7 @@ describe("pipeline.yml", () => {
       j.steps.indexOf(pulumiStep("up")),
     );
     expect(pulumiStep("up")).toMatchObject({
-      uses: "pulumi/actions@v7",
+      uses: PULUMI_ACTION,
       with: { command: "up", "stack-name": STACK, policyPacks: "policy" },
     });
     // No other job changes a stack.
@@ -249,12 +258,34 @@ describe("pipeline.yml", () => {
     expect(JSON.stringify(wf.env ?? {})).not.toContain("secrets.");
   });
 
-  test("third-party actions are pinned to a major version (or a full commit SHA)", () => {
+  test("every third-party action is pinned to a full commit SHA, its release in a comment", () => {
     const refs = allSteps.map(({ step }) => step.uses).filter(Boolean);
     expect(refs.length).toBeGreaterThan(0);
     for (const ref of refs) {
       if (ref.startsWith("./")) continue;
-      expect(ref).toMatch(/^[\w.-]+\/[\w.-]+@(v\d+|[0-9a-f]{40})$/);
+      expect(ref).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
     }
+    const lines = rawFiles.flatMap((text) => text.split("\n")).filter((l) => /^\s*(- )?uses: [^.]/.test(l));
+    expect(lines.length).toBe(refs.filter((r: string) => !r.startsWith("./")).length);
+    for (const line of lines) expect(line).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+    // One release per action everywhere.
+    const byAction = new Map<string, Set<string>>();
+    for (const ref of refs.filter((r: string) => !r.startsWith("./"))) {
+      const [name, sha] = ref.split("@");
+      byAction.set(name, (byAction.get(name) ?? new Set()).add(sha));
+    }
+    for (const [name, shas] of byAction) expect({ name, shas: shas.size }).toEqual({ name, shas: 1 });
+  });
+
+  test("checkouts keep no credentials; one run per branch or pull request at a time", () => {
+    const checkouts = allSteps.filter(({ step }) => step.uses?.startsWith("actions/checkout@"));
+    expect(checkouts.length).toBeGreaterThan(0);
+    for (const { job, step } of checkouts)
+      expect({ job, persist: step.with?.["persist-credentials"] }).toEqual({ job, persist: false });
+    expect(wf.concurrency).toEqual({
+      group: "${{ github.workflow }}-${{ github.event_name }}-${{ github.ref }}",
+      // Pull requests: a new push cancels the old run. Pushes queue: an `up` is never cancelled.
+      "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
+    });
   });
 });

@@ -35,8 +35,8 @@ export interface Result {
 
 export interface Project {
   dir: string;
-  /** Run `pulumi ARGS` in the project (non-interactive); never throws. */
-  pulumi(args: string[], env?: Record<string, string>): Promise<Result>;
+  /** Run `pulumi ARGS` in the project (non-interactive, INPUT on stdin); never throws. */
+  pulumi(args: string[], env?: Record<string, string>, input?: string): Promise<Result>;
   /** Everything the backend stored (state files, history), as one text, to grep for secrets. */
   backendText(): string;
   remove(): void;
@@ -82,10 +82,10 @@ export async function newProject(
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     ...env,
   };
-  const pulumi = (args: string[], extra: Record<string, string> = {}) =>
+  const pulumi = (args: string[], extra: Record<string, string> = {}, input?: string) =>
     new Promise<Result>((resolve) => {
       const start = Date.now();
-      execFile(
+      const child = execFile(
         "pulumi",
         [...args, "--non-interactive"],
         { cwd: dir, env: { ...baseEnv, ...extra }, maxBuffer: 64 << 20 },
@@ -98,6 +98,7 @@ export async function newProject(
             ms: Date.now() - start,
           }),
       );
+      child.stdin?.end(input ?? "");
     });
   const init = await pulumi(["stack", "init", "test"]);
   if (init.code !== 0) throw new Error(`pulumi stack init failed: ${init.stderr}`);
