@@ -111,7 +111,7 @@ export function parseStackConfig(
   const salt = parseSalt(p, cfg.salt, cloud);
   const deploy = parseDeploy(p, cfg.deploy, minions.length);
   const app = parseApp(p, cfg.app);
-  const registry = parseRegistry(p, cfg.registry, cloud, ctx.secrets);
+  const registry = parseRegistry(p, cfg.registry, cloud, ctx.secrets, cfg.registryPassword !== undefined);
   const adminCidrs = parseAdminCidrs(p, cfg.adminCidrs, cloud);
   const aws = cloud === "aws" ? parseAws(p, cfg.aws, ctx.stack) : rejectSection(p, "aws", cfg.aws, cloud);
   const local =
@@ -508,7 +508,13 @@ function parseApp(p: c.Problems, value: unknown): AppSpec {
 
 const REPOSITORY_PATTERN = /^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
-function parseRegistry(p: c.Problems, value: unknown, cloud: Cloud, secrets: RawSecrets): RegistrySpec {
+function parseRegistry(
+  p: c.Problems,
+  value: unknown,
+  cloud: Cloud,
+  secrets: RawSecrets,
+  plainPassword: boolean,
+): RegistrySpec {
   const d = DEFAULTS.registry;
   const s = c.object(p, "registry", value, [
     "kind",
@@ -546,7 +552,7 @@ function parseRegistry(p: c.Problems, value: unknown, cloud: Cloud, secrets: Raw
   };
   if (kind !== "external" && s.server !== undefined)
     p.add("registry.server", `only applies to kind "external"`);
-  if (spec.username !== undefined && secrets.registryPassword === undefined) {
+  if (spec.username !== undefined && secrets.registryPassword === undefined && !plainPassword) {
     p.add(
       "registryPassword",
       "is required when registry.username is set (pulumi config set --secret registryPassword …)",

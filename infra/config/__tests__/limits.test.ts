@@ -132,3 +132,15 @@ describe("numbers YAML changed: quote it", () => {
     expect(problemsOf(local({ local: { appPortBase: 20081 } }), facts)).toEqual([]);
   });
 });
+
+test("a secret given in plain text gets one problem (set it as a secret), not also 'is required'", () => {
+  const raw = aws({
+    registry: { kind: "ecr", username: "ci" },
+    registryPassword: "plain",
+    webhookSecret: "plain",
+  });
+  expect(problemsOf(raw, undefined, "dev")).toEqual([
+    "webhookSecret: must be set as a secret: pulumi config set --secret webhookSecret",
+    "registryPassword: must be set as a secret: pulumi config set --secret registryPassword",
+  ]);
+});
