@@ -102,8 +102,14 @@ build_debian_image() {
     command -v debootstrap >/dev/null || die "debootstrap missing: apt-get install -y debootstrap"
     local dir
     dir="$(mktemp -d "$CACHE/rootfs.XXXXXX")"
+    # One debootstrap at a time: they share the .deb cache, and two downloads of the same
+    # file into it would corrupt each other (the other flavours' steps wait here).
+    local debootstrap_lock
+    exec {debootstrap_lock}>"$CACHE/debootstrap.lock"
+    flock "$debootstrap_lock"
     log "debootstrap $SUITE ($flavour): $(packages "$flavour")"
     build_rootfs "$dir" "$(packages "$flavour")"
+    exec {debootstrap_lock}>&-
     # Write then rename, so an interrupted run never leaves a truncated cache entry.
     tar --numeric-owner -C "$dir" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"

@@ -8,3 +8,13 @@ mkdir -p "$SALTPIPE_CACHE"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Hold an exclusive lock named NAME (a file under $SALTPIPE_CACHE/locks) until this shell
+# exits, so two callers never build the same cache entry at once (the second one waits,
+# then finds it built). Usage: cache_lock pulumi-toolchain
+cache_lock() {
+  mkdir -p "$SALTPIPE_CACHE/locks"
+  local fd
+  exec {fd}>"$SALTPIPE_CACHE/locks/$1.lock"
+  flock "$fd"
+}

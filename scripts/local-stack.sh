@@ -26,13 +26,11 @@ STATE="${SALTPIPE_STATE_DIR:-$SALTPIPE_ROOT/.state}"
 PROJECT="$STATE/project"
 CONFIG_FILE="$PROJECT/Pulumi.local.yaml"
 
+# The machine preparation `npm test` and `.ci/run` share (scripts/prepare.steps, FOR has up):
+# npm dependencies, Docker engine, base images, Salt wheelhouse, Pulumi CLI, concurrently.
 prepare_machine() {
   mkdir -p "$STATE"
-  bash scripts/os-packages.sh >&2
-  [[ -d node_modules/@pulumi/pulumi ]] || { log "installing npm dependencies"; npm ci --no-audit --no-fund >&2; }
-  bash scripts/docker-engine.sh >&2
-  for flavour in host registry runtime node-build; do bash scripts/base-image.sh "$flavour" >/dev/null; done
-  bash scripts/setup-salt.sh --wheelhouse >&2
+  bash scripts/prepare.sh --for up || die "the machine preparation failed (above)"
   local wheelhouse
   wheelhouse="$(find "$SALTPIPE_CACHE" -maxdepth 1 -type d -name 'wheelhouse-salt-*-py*' | sort -V | tail -n1)"
   # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.

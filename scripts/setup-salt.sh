@@ -55,6 +55,8 @@ venv_complete() {
   "$venv/bin/python" -c 'import salt.version, cherrypy' 2>/dev/null
 }
 
+# One builder at a time: a second caller waits here, then finds the venv complete.
+cache_lock "salt-$salt_version-py$pyver"
 if ((force == 0)) && venv_complete; then
   log "salt venv present: $venv (salt $salt_version, python $pyver)"
 else

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: every suite the project has. A suite whose prerequisite is missing fails
-# with a message saying what to install; none passes by skipping.
+# `npm test`: prepares the machine (scripts/prepare.sh: the same step `npm run up:local` and
+# `.ci/run` call; a few seconds when everything is cached), then runs every suite the project
+# has. A suite whose prerequisite is missing fails with a message saying what to install;
+# none passes by skipping.
 # Light suites run in parallel; the ones that start real daemons, containers and the
 # Pulumi engine run one project at a time so they do not starve each other on 2 cores.
 set -uo pipefail
@@ -8,6 +10,10 @@ cd "$(dirname "$0")/.." || exit 1
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 status=0
+
+# A failed step is reported (with its log's tail) and fails the run; the suites still run,
+# so the ones that do not need it give their answer too.
+bash scripts/prepare.sh || { status=1; echo "npm test: the machine preparation failed (above); suites that need it will fail" >&2; }
 
 npx tsc -p tsconfig.json --noEmit || status=1
 npx tsc -p app/tsconfig.json --noEmit || status=1
