@@ -97,7 +97,9 @@ start_step() {
   local name="$1" log="$LOGS/$1.log"
   started_at[$name]=$(now_ms)
   # Its own session (setsid), so an interrupt can stop the step with everything it started.
-  (cd "$SALTPIPE_ROOT" && exec setsid bash -c "${command_of[$name]}") >"$log" 2>&1 </dev/null &
+  # `times` records the CPU its processes used (.cpu): wall time alone depends on the load.
+  (cd "$SALTPIPE_ROOT" && exec setsid bash -c "${command_of[$name]}"$'\n''rc=$?; times >"$0"; exit $rc' "$LOGS/$name.cpu") \
+    >"$log" 2>&1 </dev/null &
   pid_of[$name]=$!
   step_of_pid[$!]="$name"
   state[$name]=running
@@ -107,12 +109,21 @@ start_step() {
 # The step's last words, without the timestamp our scripts put in front.
 last_line() { grep -v '^[[:space:]]*$' "$1" | tail -n 1 | sed -E 's/^\[[0-9:]+\] //' | cut -c1-110; }
 
+# " (cpu N s)": user + system time of the step's processes, from `times` (2nd line: children).
+cpu_used() {
+  [[ -s $LOGS/$1.cpu ]] || return 0
+  sed -n 2p "$LOGS/$1.cpu" | awk '{
+    n = 0
+    for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); n += p[1] * 60 + p[2] }
+    if (n >= 1) printf " (cpu %.0f s)", n }'
+}
+
 finish_step() {
   local name="$1" rc="$2" log="$LOGS/$1.log" took
   took="$(seconds_since "${started_at[$name]}")"
   if ((rc == 0)); then
     state[$name]="done"
-    say "$name" "done in $took s: $(last_line "$log")"
+    say "$name" "done in $took s$(cpu_used "$name"): $(last_line "$log")"
   else
     state[$name]=failed
     say "$name" "FAILED after $took s (exit $rc); last lines of $log:"
@@ -165,7 +176,9 @@ schedule() {
 }
 
 begin=$(now_ms)
-log "prepare: ${#state[@]} steps (${!state[*]}); logs in $LOGS"
+chosen=()
+for name in "${order[@]}"; do [[ -n ${state[$name]:-} ]] && chosen+=("$name"); done
+log "prepare: ${#chosen[@]} steps (${chosen[*]}); logs in $LOGS"
 while :; do
   running=0 cpu_running=0
   for name in "${!state[@]}"; do
