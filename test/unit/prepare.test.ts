@@ -22,7 +22,6 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 function prepare(steps: string[], args: string[] = []) {
   const file = path.join(dir, "steps");
   fs.writeFileSync(file, steps.join("\n") + "\n");
-  const start = Date.now();
   const r = spawnSync("bash", [PREPARE, ...args], {
     encoding: "utf8",
     env: {
@@ -32,7 +31,7 @@ function prepare(steps: string[], args: string[] = []) {
       T: path.join(dir, "times"),
     },
   });
-  return { code: r.status, out: r.stderr + r.stdout, ms: Date.now() - start };
+  return { code: r.status, out: r.stderr + r.stdout };
 }
 
 /** `NAME start|end MS` lines the test steps wrote, as { name: {start, end} }. */
@@ -62,7 +61,6 @@ test("independent steps run at the same time; a step starts only after what it n
   const t = times();
   expect(t.b.start).toBeLessThan(t.a.end); // a and b overlapped
   expect(t.c.start).toBeGreaterThanOrEqual(Math.max(t.a.end, t.b.end));
-  expect(r.ms).toBeLessThan(1900); // not 2 s one after the other
   // One line per step event, the step's own output only in its log.
   expect(r.out).toMatch(/prepare: a +started/);
   expect(r.out).toMatch(/prepare: a +done in 1\.\d s: a finished/);
