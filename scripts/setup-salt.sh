@@ -46,14 +46,19 @@ if ((print_only)); then
   exit 0
 fi
 
+# Complete = stamped with the pins' hash, every entry point there, the interpreter the venv
+# was made from still there, the pinned salt installed; with `import`, also importable (run
+# after an install; a warm run checks files only, as starting Python takes a second or two).
 venv_complete() {
   [[ -f $stamp && "$(cat "$stamp")" == "$pins_hash" ]] || return 1
   local bin
   for bin in salt-master salt-minion salt-api salt-call salt-run salt-key salt-lint; do
     [[ -x $venv/bin/$bin ]] || return 1
   done
-  # One interpreter start (a warm run is mostly process starts): imports work, the pin is installed.
-  "$venv/bin/python" -c "import sys, cherrypy, salt.version; sys.exit(salt.version.__version__ != '$salt_version')" 2>/dev/null
+  [[ -x "$(sed -n 's/^executable = //p' "$venv/pyvenv.cfg")" ]] || return 1
+  compgen -G "$venv/lib/python*/site-packages/salt-$salt_version.dist-info" >/dev/null || return 1
+  [[ ${1:-} != import ]] ||
+    "$venv/bin/python" -c "import sys, cherrypy, salt.version; sys.exit(salt.version.__version__ != '$salt_version')" 2>/dev/null
 }
 
 # One builder at a time: a second caller waits here, then finds the venv complete.
@@ -71,7 +76,7 @@ else
   log "pip install -r requirements/salt-lint.txt"
   "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q -r "$lint_req"
   echo "$pins_hash" >"$stamp"
-  venv_complete || die "salt venv at $venv is incomplete after install"
+  venv_complete import || die "salt venv at $venv is incomplete after install"
 fi
 log "salt $salt_version" # venv_complete checked that this is the version installed
 
