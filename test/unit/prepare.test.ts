@@ -139,14 +139,14 @@ test("the committed steps: every command names a script that exists, npm test an
     .map((l) => l.trim().split(/\s+/));
   const names = lines.map(([name]) => name);
   for (const [name, , forWhom, , ...command] of lines) {
-    const script = command.find((w) => w.startsWith("scripts/"));
+    const script = command.find((w) => /^(scripts|providers)\//.test(w));
     expect({ name, script: script && fs.existsSync(path.join(REPO, script)) }).toEqual({
       name,
       script: true,
     });
     expect(forWhom).toMatch(/test/); // npm test runs every suite: it prepares every step
   }
-  for (const core of ["os", "npm", "docker", "image-host", "image-registry", "salt", "pulumi"]) {
+  for (const core of ["os", "npm", "docker", "image-host", "image-registry", "salt", "pulumi", "standins"]) {
     expect(names).toContain(core);
   }
   const list = spawnSync("bash", [PREPARE, "--list"], { encoding: "utf8" });
