@@ -77,7 +77,9 @@ run_pulumi() {
 # Type errors in the program (stacks/ and what it imports) stop here, named by tsc; the
 # build info lives in the state directory, one per environment.
 check_program() {
-  cat >"$STATE/tsconfig.program.json" <<EOF
+  local config="$STATE/tsconfig.program.json"
+  # Rewritten only when it changes: tsc -b takes a newer config for a reason to check again.
+  cat >"$config.new" <<EOF
 {
   "extends": "$SALTPIPE_ROOT/tsconfig.json",
   "compilerOptions": {
@@ -87,8 +89,15 @@ check_program() {
   "include": ["$SALTPIPE_ROOT/stacks/**/*.ts"]
 }
 EOF
-  "$SALTPIPE_ROOT/node_modules/.bin/tsc" -b "$STATE/tsconfig.program.json" >&2 ||
+  if cmp -s "$config.new" "$config"; then rm "$config.new"; else mv "$config.new" "$config"; fi
+  local start
+  start="$(date +%s)"
+  "$SALTPIPE_ROOT/node_modules/.bin/tsc" -b "$config" >&2 ||
     die "the Pulumi program does not type-check (above); nothing was changed"
+  # With noEmit, tsc -b leaves its build info as it was when nothing changed, so the next run
+  # would find it older than its inputs and check everything again: date it to this check's
+  # start (a file edited since is newer, and checked next time).
+  touch -d "@$start" "$STATE/program.tsbuildinfo"
 }
 
 case "$action" in
