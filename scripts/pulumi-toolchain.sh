@@ -45,8 +45,6 @@ if [[ -z "${SALTPIPE_FORCE_BUILD:-}" ]] && existing="$(command -v pulumi)" && [[
   finish "$(dirname "$existing")"
 fi
 
-# One builder at a time: a second caller waits here, then finds the binaries built.
-cache_lock "pulumi-$PULUMI_VERSION"
 if [[ -x "$BIN_DIR/pulumi" && -x "$BIN_DIR/pulumi-language-nodejs" ]]; then
   log "pulumi $PULUMI_VERSION already built in $BIN_DIR"
   finish "$BIN_DIR"
