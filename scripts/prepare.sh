@@ -98,6 +98,7 @@ start_step() {
   started_at[$name]=$(now_ms)
   # Its own session (setsid), so an interrupt can stop the step with everything it started.
   # `times` records the CPU its processes used (.cpu): wall time alone depends on the load.
+  # shellcheck disable=SC2016 # the second line is for the inner bash: expanded there, not here
   (cd "$SALTPIPE_ROOT" && exec setsid bash -c "${command_of[$name]}"$'\n''rc=$?; times >"$0"; exit $rc' "$LOGS/$name.cpu") \
     >"$log" 2>&1 </dev/null &
   pid_of[$name]=$!
