@@ -74,6 +74,8 @@ export class Environment extends pulumi.ComponentResource {
         })),
         salt: spec.salt,
         masterFiles: masterFiles(spec, placement.registry),
+        // Existing servers outlive the stack: destroy takes saltpipe off them again.
+        uninstallOnDestroy: spec.cloud === "existing",
       },
       { parent: this },
     );

@@ -20,6 +20,7 @@ import {
   renderWriteFilesScript,
 } from "../render/bootstrap";
 import { REMOTE_WHEELHOUSE, renderSaltInstallScript } from "../render/install";
+import { renderUninstallScript } from "../render/uninstall";
 import { contentHash, remoteScript } from "./remote";
 import { readTree } from "./tree";
 
@@ -39,6 +40,8 @@ export interface SaltMasterArgs {
   readonly files: pulumi.Input<HostFile[]>;
   /** Local state tree uploaded to the master (default: this package's `salt-states/`). */
   readonly statesDir?: string;
+  /** On destroy, remove what saltpipe installed (hosts that outlive the stack; default false). */
+  readonly uninstallOnDestroy?: boolean;
 }
 
 export class SaltMaster extends pulumi.ComponentResource {
@@ -60,6 +63,9 @@ export class SaltMaster extends pulumi.ComponentResource {
     this.install = remoteScript(`${name}-install`, {
       host: args.host,
       script: renderSaltInstallScript({ os: args.host.os, role: "master", salt: args.salt }),
+      deleteScript: args.uninstallOnDestroy
+        ? renderUninstallScript({ os: args.host.os, role: "master", salt: args.salt })
+        : undefined,
       dependsOn: wheelhouse ? [wheelhouse] : [],
       parent: this,
       timeoutMinutes: 20,
