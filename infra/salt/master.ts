@@ -114,7 +114,11 @@ export class SaltMaster extends pulumi.ComponentResource {
   }
 }
 
-/** pip method with a local wheelhouse: copy it to the host so the install needs no network. */
+/**
+ * pip method with a local wheelhouse: copy it to the host so the install needs no network.
+ * SFTP writes as the SSH user: on a sudo host the upload directory is first made (as root)
+ * and given to that user alone (mode 0700), the user being the one who holds sudo anyway.
+ */
 export function uploadWheelhouse(
   name: string,
   host: Host,
@@ -122,6 +126,13 @@ export function uploadWheelhouse(
   parent: pulumi.Resource,
 ): command.remote.CopyToRemote | undefined {
   if (salt.installMethod !== "pip" || !salt.wheelhouseDir) return undefined;
+  const directory = host.sudo
+    ? remoteScript(`${name}-dir`, {
+        host,
+        script: `install -d -o "$SUDO_USER" -m 0700 ${REMOTE_WHEELHOUSE}\n`,
+        parent,
+      })
+    : undefined;
   return new command.remote.CopyToRemote(
     name,
     {
@@ -130,6 +141,6 @@ export function uploadWheelhouse(
       source: new pulumi.asset.FileArchive(salt.wheelhouseDir),
       remotePath: REMOTE_WHEELHOUSE,
     },
-    { parent, dependsOn: [...host.dependsOn] },
+    { parent, dependsOn: [...host.dependsOn, ...(directory ? [directory] : [])] },
   );
 }
