@@ -47,6 +47,8 @@ function keyOfLine(line: string): PublicHostKey | undefined {
     if (!/^[a-z0-9@.-]+$/.test(fields[i]) || !/^[A-Za-z0-9+/]+={0,2}$/.test(fields[i + 1])) continue;
     const blob = Buffer.from(fields[i + 1], "base64");
     if (embeddedType(blob) !== fields[i]) continue;
+    // An ed25519 key is exactly its type and 32 bytes (Go's parser refuses anything else).
+    if (fields[i] === "ssh-ed25519" && (blob.length !== 51 || blob.readUInt32BE(15) !== 32)) continue;
     return { type: fields[i], blob, line: `${fields[i]} ${fields[i + 1]}` };
   }
   return undefined;

@@ -34,7 +34,7 @@ const SYSTEMD_FLAGS = [
 export const SERVER_USER = "ops";
 /** A file of the user's own, which destroy must leave alone. */
 export const PLANTED_FILE = `/home/${SERVER_USER}/notes.txt`;
-export const PLANTED_TEXT = "my own notes, not saltpipe's\n";
+export const PLANTED_TEXT = "my own notes, not saltpipe files\n";
 
 export interface Server {
   readonly name: string;
