@@ -115,48 +115,32 @@ export function createLoadBalancer(
     opts,
   );
   const forward = [{ type: "forward", targetGroupArn: targetGroup.arn }];
+  const listener = (
+    suffix: string,
+    port: number,
+    settings: Omit<aws.lb.ListenerArgs, "loadBalancerArn" | "port" | "tags">,
+  ) =>
+    new aws.lb.Listener(
+      `${name}-${suffix}`,
+      { loadBalancerArn: loadBalancer.arn, port, tags: args.tags(suffix), ...settings },
+      opts,
+    );
   const listeners = https
     ? [
-        new aws.lb.Listener(
-          `${name}-https`,
-          {
-            loadBalancerArn: loadBalancer.arn,
-            port: 443,
-            protocol: "HTTPS",
-            sslPolicy: ALB_SSL_POLICY,
-            certificateArn: args.certificateArn,
-            defaultActions: forward,
-            tags: args.tags("https"),
-          },
-          opts,
-        ),
-        new aws.lb.Listener(
-          `${name}-http`,
-          {
-            loadBalancerArn: loadBalancer.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: [
-              { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
-            ],
-            tags: args.tags("http"),
-          },
-          opts,
-        ),
+        listener("https", 443, {
+          protocol: "HTTPS",
+          sslPolicy: ALB_SSL_POLICY,
+          certificateArn: args.certificateArn,
+          defaultActions: forward,
+        }),
+        listener("http", 80, {
+          protocol: "HTTP",
+          defaultActions: [
+            { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+          ],
+        }),
       ]
-    : [
-        new aws.lb.Listener(
-          `${name}-http`,
-          {
-            loadBalancerArn: loadBalancer.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: forward,
-            tags: args.tags("http"),
-          },
-          opts,
-        ),
-      ];
+    : [listener("http", 80, { protocol: "HTTP", defaultActions: forward })];
   const url = pulumi.interpolate`${https ? "https" : "http"}://${loadBalancer.dnsName}/`;
   return { securityGroup, loadBalancer, targetGroup, listeners, url };
 }

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { preferredHostKey } from "../ssh/host-key";
-import { renderReadContainerHostKeys } from "./host-key-scripts";
+import { KEEP_COLLECTED_KEYS, renderReadContainerHostKeys } from "./host-key-scripts";
 import { localImage } from "../image/local-image";
 import { HOST_IMAGE_DIR } from "../paths";
 import type { OsName } from "../config/spec";
@@ -111,7 +111,11 @@ export class DockerHosts extends pulumi.ComponentResource {
       // The host key, read from inside the container (not over the network) once per container.
       const hostKeys = new command.local.Command(
         `${name}-${machine.name}-host-key`,
-        { create: renderReadContainerHostKeys(`${prefix}-${machine.name}`), triggers: [container.id] },
+        {
+          create: renderReadContainerHostKeys(`${prefix}-${machine.name}`),
+          update: KEEP_COLLECTED_KEYS,
+          triggers: [container.id],
+        },
         { parent: this, dependsOn: [container] },
       );
       const host: Host = {

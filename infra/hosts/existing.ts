@@ -10,7 +10,7 @@ import type { OsName } from "../config/spec";
 import { OS_INFO } from "../render/os";
 import { preferredHostKey } from "../ssh/host-key";
 import { FRESH_HOST_SSH, pinnedConnection, type Host } from "./host";
-import { renderKeyscan } from "./host-key-scripts";
+import { KEEP_COLLECTED_KEYS, renderKeyscan } from "./host-key-scripts";
 
 export interface ExistingMachine {
   readonly name: string;
@@ -45,7 +45,7 @@ export function existingHosts(
       new command.local.Command(
         `${opts.name ?? "existing"}-${m.name}-host-key`,
         // A new address or port is another host: its key is collected again.
-        { create: renderKeyscan(m.address, port), triggers: [m.address, port] },
+        { create: renderKeyscan(m.address, port), update: KEEP_COLLECTED_KEYS, triggers: [m.address, port] },
         { parent: opts.parent },
       ).stdout.apply(preferredHostKey);
     return {

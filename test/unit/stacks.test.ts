@@ -353,6 +353,19 @@ describe("local stack", () => {
     ]);
   });
 
+  test("each container's SSH host key is read from inside it once and pinned on every connection", () => {
+    const collect = named("local-hosts-minion-1-host-key").inputs;
+    expect(collect.create).toContain("exec saltpipe-local-minion-1 sh -c 'cat /etc/ssh/ssh_host_*_key.pub'");
+    // Only a new container collects again; any other change keeps the pinned key.
+    expect(collect.triggers).toEqual(["local-hosts-minion-1-id"]);
+    expect(collect.update).toBe(`printf '%s\\n' "$PULUMI_COMMAND_STDOUT"`);
+    for (const command of ofType("command:remote:Command"))
+      expect(command.inputs.connection.hostKey).toMatch(/^ssh-ed25519 AAAA/);
+    expect(named("local-salt-minion-1-install").inputs.connection.hostKey).not.toBe(
+      named("local-salt-master-install").inputs.connection.hostKey,
+    );
+  });
+
   test("the host image's base is a build argument", () => {
     const hostImage = named("local-hosts-image").inputs;
     expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-host:bookworm" });
