@@ -5,7 +5,7 @@
 import type * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { OsName } from "../config/spec";
-import { assertHostKey } from "../ssh/host-key";
+import { assertHostKey, HostKeyChangedError } from "../ssh/host-key";
 
 export interface Host {
   /** Logical name: the Salt id of the node on this host. */
@@ -57,8 +57,19 @@ export function pinnedConnection(
   const hostKey = pulumi
     .all([connection.host, connection.port ?? 22, pinned])
     .apply(async ([host, port, key]) => {
-      if (preflight) await assertHostKey(hostName, { host, port }, key, { timeoutMs: 10_000 });
+      if (preflight) await assertHostKey(hostName, { host, port }, key, { timeoutMs: 10_000 }).catch(refuse);
       return key;
     });
   return { ...connection, hostKey };
+}
+
+/**
+ * Ends the program on a changed host key: the error goes to the engine's log, then the program
+ * exits, so no resource of that host is ever registered. (A rejected Output would fail every
+ * resource using it one by one, while the rest of the program carries on.)
+ */
+async function refuse(error: unknown): Promise<never> {
+  if (!(error instanceof HostKeyChangedError)) throw error;
+  await pulumi.log.error(error.message);
+  process.exit(1);
 }

@@ -11,7 +11,6 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { sourceRevision } from "../../infra/image/git";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { parseHostKey } from "../../infra/ssh/host-key";
 import { servedVersion } from "./support/http";
@@ -99,9 +98,10 @@ function writeStackFile(): void {
   fs.writeFileSync(STACK_FILE, stringify({ config }));
 }
 
-/** What the image built by `up` reports as its version (the commit, as the program computes it). */
-function builtVersion(): string {
-  return sourceRevision(path.join(PACKAGE_ROOT, "app")).commit;
+/** What the image `up` built and pushed reports as its version: its tag is `exist-<version>`. */
+async function builtVersion(): Promise<string> {
+  const outputs = JSON.parse(await mustStack("outputs")) as { imageName: string };
+  return outputs.imageName.split(":").pop()!.replace(`${STACK}-`, "");
 }
 
 beforeAll(async () => {
@@ -163,7 +163,7 @@ describe("existing servers with a sudo user", () => {
   test("up bootstraps both servers through sudo -n, deploys and serves", async () => {
     const start = Date.now();
     await mustStack("up");
-    const version = builtVersion();
+    const version = await builtVersion();
     await waitFor(`the minion to serve ${version}`, 120_000, async () =>
       (await servedVersion(APP_URL).catch(() => undefined)) === version ? true : undefined,
     );
@@ -191,29 +191,35 @@ describe("existing servers with a sudo user", () => {
 
   test("a minion whose host key changed: up fails naming it, and nothing is sent to it", async () => {
     await servers.changeHostKey(minion);
-    const before = await servers.acceptedLogins(minion);
-    const start = Date.now();
-    const result = await stackScript("pulumi", "up", "--yes", "--skip-preview");
-    const output = result.stdout + result.stderr;
-    expect(result.code).not.toBe(0);
-    expect(output).toContain('SSH host key of host "minion-1" (127.0.0.1:45081) changed');
-    expect(output).toContain("nothing was sent to it");
-    console.log(`existing: up refused the changed minion after ${Date.now() - start} ms`);
-    expect(await servers.acceptedLogins(minion)).toBe(before);
-    await servers.restoreHostKey(minion);
+    try {
+      const before = await servers.acceptedLogins(minion);
+      const start = Date.now();
+      const result = await stackScript("pulumi", "up", "--yes", "--skip-preview");
+      const output = result.stdout + result.stderr;
+      expect(result.code).not.toBe(0);
+      expect(output).toContain('SSH host key of host "minion-1" (127.0.0.1:45081) changed');
+      expect(output).toContain("nothing was sent to it");
+      console.log(`existing: up refused the changed minion after ${Date.now() - start} ms`);
+      expect(await servers.acceptedLogins(minion)).toBe(before);
+    } finally {
+      await servers.restoreHostKey(minion);
+    }
   });
 
   test("a master whose host key changed: npm run status and up fail naming it, nothing is sent", async () => {
     await servers.changeHostKey(master);
-    const before = await servers.acceptedLogins(master);
-    const result = await status();
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('SSH host key of host "master" (127.0.0.1:45080) changed');
-    const up = await stackScript("pulumi", "up", "--yes", "--skip-preview");
-    expect(up.code).not.toBe(0);
-    expect(up.stdout + up.stderr).toContain('SSH host key of host "master"');
-    expect(await servers.acceptedLogins(master)).toBe(before);
-    await servers.restoreHostKey(master);
+    try {
+      const before = await servers.acceptedLogins(master);
+      const result = await status();
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('SSH host key of host "master" (127.0.0.1:45080) changed');
+      const up = await stackScript("pulumi", "up", "--yes", "--skip-preview");
+      expect(up.code).not.toBe(0);
+      expect(up.stdout + up.stderr).toContain('SSH host key of host "master" (127.0.0.1:45080) changed');
+      expect(await servers.acceptedLogins(master)).toBe(before);
+    } finally {
+      await servers.restoreHostKey(master);
+    }
     expect((await status()).code).toBe(0);
   });
 
