@@ -5,9 +5,17 @@
 import { PolicyPack } from "@pulumi/policy";
 import { imagesByDigest } from "./images";
 import { prodInstancesProtected } from "./instances";
+import { prodHttpsListeners, prodMinionsPrivate } from "./network";
 import { saltPortsNotPublic } from "./ports";
 import { noPlaintextSecrets } from "./secrets";
 
 new PolicyPack("saltpipe", {
-  policies: [saltPortsNotPublic, prodInstancesProtected, imagesByDigest, noPlaintextSecrets],
+  policies: [
+    saltPortsNotPublic,
+    prodInstancesProtected,
+    prodMinionsPrivate,
+    prodHttpsListeners,
+    imagesByDigest,
+    noPlaintextSecrets,
+  ],
 });

@@ -12,7 +12,8 @@ export function stackOf(urn: string): string {
   return urn.split("::")[0].split(":")[2] ?? "";
 }
 
-function isProd(urn: string, tags: Record<string, string> | undefined): boolean {
+/** Whether a resource belongs to prod: its stack (URN) or its environment tag. */
+export function isProd(urn: string, tags: Record<string, string> | undefined): boolean {
   const tagged = Object.entries(tags ?? {}).some(
     ([key, value]) => /^(saltpipe:)?environment$/i.test(key) && value === PROD,
   );

@@ -22,9 +22,16 @@ action="${1:-up}"
 # SALTPIPE_STATE_DIR and SALTPIPE_CONFIG_OVERRIDES (a JSON object of saltpipe keys merged
 # over the committed file, e.g. another namePrefix and ports) let a second local
 # environment run beside the first: the end-to-end tests use them.
+# SALTPIPE_STACK (default `local`) runs another stack the same way, from
+# SALTPIPE_STACK_FILE (default Pulumi.<stack>.yaml of the repository): e.g. an `existing`
+# stack of servers this machine reaches, with this machine's file backend and secrets.
 STATE="${SALTPIPE_STATE_DIR:-$SALTPIPE_ROOT/.state}"
+STACK="${SALTPIPE_STACK:-local}"
+[[ $STACK =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "SALTPIPE_STACK: invalid stack name '$STACK'"
+STACK_FILE="${SALTPIPE_STACK_FILE:-$SALTPIPE_ROOT/Pulumi.$STACK.yaml}"
+[[ -f $STACK_FILE ]] || die "no stack file $STACK_FILE (SALTPIPE_STACK_FILE)"
 PROJECT="$STATE/project"
-CONFIG_FILE="$PROJECT/Pulumi.local.yaml"
+CONFIG_FILE="$PROJECT/Pulumi.$STACK.yaml"
 
 # The machine preparation `npm test` and `.ci/run` share (scripts/prepare.steps, FOR has up):
 # npm dependencies, Docker engine, base images, Salt wheelhouse, Pulumi CLI, concurrently.
@@ -53,25 +60,30 @@ prepare_engine() {
   # (`tsc -b`: about a second when nothing changed), so the engine only transpiles it:
   # its ts-node check (default options, weaker) re-checked every file on every run (~10 s).
   export PULUMI_NODEJS_TRANSPILE_ONLY=true
-  node scripts/local-config.js Pulumi.local.yaml "$CONFIG_FILE"
+  node scripts/local-config.js "$STACK_FILE" "$CONFIG_FILE"
   cd "$PROJECT"
-  pulumi stack select local --create >/dev/null
+  pulumi stack select "$STACK" --create >/dev/null
   # Secrets are generated once per machine and only ever handed to Pulumi as secrets.
   if [[ ! -s "$STATE/ssh/id_ed25519" ]]; then
-    mkdir -p "$STATE/ssh" && ssh-keygen -q -t ed25519 -N "" -C saltpipe-local -f "$STATE/ssh/id_ed25519"
+    mkdir -p "$STATE/ssh" && ssh-keygen -q -t ed25519 -N "" -C "saltpipe-$STACK" -f "$STATE/ssh/id_ed25519"
   fi
   if ! grep -q "saltpipe:sshPrivateKey" "$CONFIG_FILE"; then
-    pulumi config set --secret --stack local saltpipe:sshPrivateKey <"$STATE/ssh/id_ed25519" >/dev/null
+    pulumi config set --secret --stack "$STACK" saltpipe:sshPrivateKey <"$STATE/ssh/id_ed25519" >/dev/null
   fi
   for key in webhookSecret notifySecret; do
     if ! grep -q "saltpipe:$key" "$CONFIG_FILE"; then
-      openssl rand -hex 32 | pulumi config set --secret --stack local "saltpipe:$key" >/dev/null
+      if [[ -s "$STATE/$key" ]]; then
+        # A secret the caller prepared (e.g. shared with a registry it runs itself).
+        pulumi config set --secret --stack "$STACK" "saltpipe:$key" <"$STATE/$key" >/dev/null
+      else
+        openssl rand -hex 32 | pulumi config set --secret --stack "$STACK" "saltpipe:$key" >/dev/null
+      fi
     fi
   done
 }
 
 run_pulumi() {
-  pulumi "$@" --stack local
+  pulumi "$@" --stack "$STACK"
 }
 
 # Type errors in the program (stacks/ and what it imports) stop here, named by tsc; the
@@ -106,7 +118,7 @@ case "$action" in
     prepare_engine
     check_program
     run_pulumi up --yes --skip-preview "$@"
-    log "local environment is up:"
+    log "$STACK environment is up:"
     run_pulumi stack output --json
     ;;
   preview) prepare_engine && check_program && run_pulumi preview --diff "$@" ;;

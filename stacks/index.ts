@@ -10,6 +10,7 @@ const environment = new Environment(spec.environment, { spec, projectDir: path.j
 
 export const masterAddress = environment.masterAddress;
 export const masterSsh = environment.masterSsh;
+export const appUrl = environment.appUrl;
 export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;

@@ -38,7 +38,8 @@ export const DEFAULTS = {
   },
   aws: {
     vpcCidr: "10.42.0.0/16",
-    subnetCidr: "10.42.1.0/24",
+    /** Zones used when none are configured: the region's first two. */
+    zoneSuffixes: ["a", "b"],
     instanceType: "t3.small",
     rootVolumeGb: 20,
   },
@@ -48,3 +49,34 @@ export const DEFAULTS = {
     appPortBase: 18080,
   },
 } as const;
+
+/** ALB listener policy: TLS 1.3 and 1.2 only. */
+export const ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/**
+ * Default subnets of a VPC (at most /20): /24 blocks, public subnet i is block 1+i, private
+ * subnet i is block half+1+i (10.42.1.0/24, 10.42.2.0/24 and 10.42.129.0/24, 10.42.130.0/24
+ * for the default VPC). Undefined when the VPC is too small for `zones` of each.
+ */
+export function defaultSubnetCidrs(
+  vpcCidr: string,
+  zones: number,
+): { public: string[]; private: string[] } | undefined {
+  const [ip, bitsText] = vpcCidr.split("/");
+  const bits = Number(bitsText);
+  const base = ip.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+  const subnetBits = 24;
+  if (bits > 20) return undefined;
+  const size = 2 ** (32 - subnetBits);
+  const blocks = 2 ** (subnetBits - bits);
+  const cidrAt = (index: number) => {
+    const n = base + index * size;
+    return `${[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".")}/${subnetBits}`;
+  };
+  const half = Math.floor(blocks / 2);
+  if (zones + 1 > half) return undefined;
+  return {
+    public: Array.from({ length: zones }, (_, i) => cidrAt(1 + i)),
+    private: Array.from({ length: zones }, (_, i) => cidrAt(half + 1 + i)),
+  };
+}

@@ -36,6 +36,10 @@ export interface MinionSpec {
   readonly user?: string;
   /** `existing` cloud only: SSH port (default 22). */
   readonly port?: number;
+  /** `existing` cloud only: address the other hosts use (default `address`). */
+  readonly privateAddress?: string;
+  /** `existing` cloud only: the host's SSH public key (`ssh-ed25519 AAAA…`); default: trusted on first use. */
+  readonly hostKey?: string;
 }
 
 export interface MasterSpec {
@@ -45,6 +49,8 @@ export interface MasterSpec {
   readonly address?: string;
   readonly user?: string;
   readonly port?: number;
+  readonly privateAddress?: string;
+  readonly hostKey?: string;
 }
 
 export interface SaltSpec {
@@ -122,6 +128,10 @@ export interface RegistrySpec {
   readonly repository: string;
   /** external: registry host[:port]. */
   readonly server?: string;
+  /** external: host[:port] the hosts pull from, when they see the registry under another name (default `server`). */
+  readonly pullServer?: string;
+  /** external: the registry speaks plain HTTP (the hosts' Docker engines are told to allow it). */
+  readonly insecure: boolean;
   /** external: user name for pushes and pulls (the password is the `registryPassword` secret). */
   readonly username?: string;
   /** local: port published on 127.0.0.1 for pushes from this machine. */
@@ -130,11 +140,24 @@ export interface RegistrySpec {
   readonly keepImages: number;
 }
 
+/** How private subnets reach the internet (package repositories, ECR). */
+export type NatGateways = "perAz" | "single";
+
 export interface AwsSpec {
   readonly region: string;
-  readonly availabilityZone: string;
+  /** At least two availability zones: the load balancer and the minions span all of them. */
+  readonly availabilityZones: readonly string[];
   readonly vpcCidr: string;
-  readonly subnetCidr: string;
+  /** One public subnet per zone (load balancer, master, NAT gateways), inside `vpcCidr`. */
+  readonly publicSubnetCidrs: readonly string[];
+  /** One private subnet per zone (minions, no public addresses), inside `vpcCidr`. */
+  readonly privateSubnetCidrs: readonly string[];
+  /** `perAz`: one NAT gateway per zone (prod default: a zone outage keeps egress); `single`: one for all. */
+  readonly natGateways: NatGateways;
+  /** ACM certificate of the load balancer's HTTPS listener; without it the listener is plain HTTP. */
+  readonly certificateArn?: string;
+  /** Plain HTTP without a certificate is refused on `prod` unless this is true. */
+  readonly allowPlainHttp: boolean;
   readonly masterInstanceType: string;
   readonly minionInstanceType: string;
   readonly rootVolumeGb: number;

@@ -6,9 +6,10 @@
 import { RunError } from "@pulumi/pulumi/errors";
 import { utils as sshUtils } from "ssh2";
 import * as c from "./checks";
-import { DEFAULTS, SALT_VERSION_PATTERN } from "./defaults";
+import { DEFAULTS, defaultSubnetCidrs, SALT_VERSION_PATTERN } from "./defaults";
 import { checkAwsNames, checkLocalNames, checkLocalPorts, checkProxyPort } from "./limits";
 import type { StackFileFacts } from "./stack-file";
+import { hostKeyProblem, parseHostKey } from "../ssh/host-key";
 import { tagPolicyProblem } from "./tag-policy";
 import type {
   AppSpec,
@@ -241,9 +242,11 @@ function parseOs(
   return os;
 }
 
+const EXISTING_HOST_KEYS = ["address", "user", "port", "privateAddress", "hostKey"];
+
 function parseHostAddress(p: c.Problems, path: string, h: c.Raw, cloud: Cloud) {
   if (cloud !== "existing") {
-    for (const key of ["address", "user", "port"]) {
+    for (const key of EXISTING_HOST_KEYS) {
       if (h[key] !== undefined) p.add(`${path}.${key}`, `only applies when cloud is "existing"`);
     }
     return {};
@@ -252,11 +255,21 @@ function parseHostAddress(p: c.Problems, path: string, h: c.Raw, cloud: Cloud) {
     address: c.string(p, `${path}.address`, h.address),
     user: c.optionalString(p, `${path}.user`, h.user),
     port: c.integer(p, `${path}.port`, h.port, { default: 22, min: 1, max: 65535 }),
+    privateAddress: c.optionalString(p, `${path}.privateAddress`, h.privateAddress),
+    hostKey: parseHostKeyLine(p, `${path}.hostKey`, h.hostKey),
   };
 }
 
+function parseHostKeyLine(p: c.Problems, path: string, value: unknown): string | undefined {
+  const text = c.optionalString(p, path, value);
+  if (text === undefined) return undefined;
+  const problem = hostKeyProblem(text);
+  if (problem) p.add(path, problem);
+  return parseHostKey(text)?.line ?? text;
+}
+
 function parseMaster(p: c.Problems, value: unknown, cloud: Cloud): MasterSpec {
-  const m = c.object(p, "master", value, ["name", "os", "instanceType", "address", "user", "port"]);
+  const m = c.object(p, "master", value, ["name", "os", "instanceType", ...EXISTING_HOST_KEYS]);
   return {
     name: c.string(p, "master.name", m.name, {
       default: "master",
@@ -269,7 +282,7 @@ function parseMaster(p: c.Problems, value: unknown, cloud: Cloud): MasterSpec {
   };
 }
 
-const MINION_KEYS = ["name", "os", "roles", "instanceType", "address", "user", "port"];
+const MINION_KEYS = ["name", "os", "roles", "instanceType", ...EXISTING_HOST_KEYS];
 const MAX_MINIONS = 500;
 
 function parseMinions(
@@ -520,10 +533,13 @@ function parseRegistry(
     "kind",
     "repository",
     "server",
+    "pullServer",
+    "insecure",
     "username",
     "port",
     "keepImages",
   ]);
+  const server = { pattern: /^[A-Za-z0-9.-]+(:\d+)?$/, hint: "host[:port]" };
   const fallbackKind = cloud === "aws" ? "ecr" : cloud === "local" ? "local" : "external";
   const kind = c.oneOf(p, "registry.kind", s.kind, ["ecr", "local", "external"], fallbackKind);
   if (kind === "ecr" && cloud !== "aws") p.add("registry.kind", `"ecr" needs cloud "aws"`);
@@ -535,13 +551,10 @@ function parseRegistry(
       pattern: REPOSITORY_PATTERN,
       hint: "lowercase path such as team/app",
     }),
-    server:
-      kind === "external"
-        ? c.string(p, "registry.server", s.server, {
-            pattern: /^[A-Za-z0-9.-]+(:\d+)?$/,
-            hint: "host[:port]",
-          })
-        : undefined,
+    server: kind === "external" ? c.string(p, "registry.server", s.server, server) : undefined,
+    pullServer:
+      kind === "external" ? c.optionalString(p, "registry.pullServer", s.pullServer, server) : undefined,
+    insecure: c.boolean(p, "registry.insecure", s.insecure, false),
     username: c.optionalString(p, "registry.username", s.username),
     port: c.integer(p, "registry.port", s.port, { default: d.port, min: 1, max: 65535 }),
     keepImages: c.integer(p, "registry.keepImages", s.keepImages, {
@@ -550,8 +563,10 @@ function parseRegistry(
       max: 1000,
     }),
   };
-  if (kind !== "external" && s.server !== undefined)
-    p.add("registry.server", `only applies to kind "external"`);
+  for (const key of ["server", "pullServer", "insecure"]) {
+    if (kind !== "external" && s[key] !== undefined)
+      p.add(`registry.${key}`, `only applies to kind "external"`);
+  }
   if (spec.username !== undefined && secrets.registryPassword === undefined && !plainPassword) {
     p.add(
       "registryPassword",
@@ -578,13 +593,35 @@ function parseAdminCidrs(p: c.Problems, value: unknown, cloud: Cloud): string[] 
   });
 }
 
+const ZONE = { pattern: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, hint: "an availability zone such as eu-west-1a" };
+const CERTIFICATE_ARN = {
+  pattern: /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[A-Za-z0-9-]+$/,
+  hint: "an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/…",
+};
+/** Keys of earlier releases, with what replaced them. */
+const REPLACED_AWS_KEYS: Readonly<Record<string, string>> = {
+  availabilityZone: "was replaced by aws.availabilityZones (a list of at least 2 zones)",
+  subnetCidr: "was replaced by aws.publicSubnetCidrs and aws.privateSubnetCidrs (one per zone)",
+};
+
 function parseAws(p: c.Problems, value: unknown, stack: string): AwsSpec {
   const d = DEFAULTS.aws;
-  const s = c.object(p, "aws", value, [
+  const raw = c.isObject(value) ? { ...value } : value;
+  if (c.isObject(raw)) {
+    for (const [key, message] of Object.entries(REPLACED_AWS_KEYS)) {
+      if (raw[key] !== undefined) p.add(`aws.${key}`, message);
+      delete raw[key];
+    }
+  }
+  const s = c.object(p, "aws", raw, [
     "region",
-    "availabilityZone",
+    "availabilityZones",
     "vpcCidr",
-    "subnetCidr",
+    "publicSubnetCidrs",
+    "privateSubnetCidrs",
+    "natGateways",
+    "certificateArn",
+    "allowPlainHttp",
     "masterInstanceType",
     "minionInstanceType",
     "rootVolumeGb",
@@ -597,15 +634,76 @@ function parseAws(p: c.Problems, value: unknown, stack: string): AwsSpec {
   });
   const amis = c.object(p, "aws.amis", s.amis, OS_NAMES);
   const instanceType = { pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/, hint: "an instance type such as t3.small" };
+  const zones = c
+    .stringList(
+      p,
+      "aws.availabilityZones",
+      s.availabilityZones,
+      d.zoneSuffixes.map((z) => `${region}${z}`),
+    )
+    .map((zone, i) => c.string(p, `aws.availabilityZones[${i}]`, zone, ZONE));
+  if (zones.length < 2)
+    p.add(
+      "aws.availabilityZones",
+      `lists ${zones.length} zone(s): at least 2 are needed (the load balancer spans them)`,
+    );
+  if (new Set(zones).size !== zones.length) p.add("aws.availabilityZones", "lists a zone twice");
+  zones.forEach((zone, i) => {
+    if (region && zone && !zone.startsWith(region))
+      p.add(`aws.availabilityZones[${i}]`, `${zone} is not in aws.region ${region}`);
+  });
+  const vpcCidr = s.vpcCidr === undefined ? d.vpcCidr : c.cidr(p, "aws.vpcCidr", s.vpcCidr);
+  const derived = defaultSubnetCidrs(vpcCidr, zones.length);
+  const subnets = (key: "publicSubnetCidrs" | "privateSubnetCidrs", fallback: string[] | undefined) => {
+    if (s[key] === undefined && fallback === undefined) {
+      p.add(
+        `aws.${key}`,
+        `is required: aws.vpcCidr ${vpcCidr} is too small for default /24 subnets (use /20 or larger, or list the subnets)`,
+      );
+      return [];
+    }
+    const list =
+      s[key] === undefined
+        ? fallback!
+        : Array.isArray(s[key])
+          ? (s[key] as unknown[]).map((v, i) => c.cidr(p, `aws.${key}[${i}]`, v))
+          : (p.add(`aws.${key}`, `expected a list of CIDRs, got ${JSON.stringify(s[key])}`), []);
+    if (s[key] !== undefined && list.length !== zones.length)
+      p.add(
+        `aws.${key}`,
+        `lists ${list.length} subnet(s) for ${zones.length} availability zones (one per zone)`,
+      );
+    list.forEach((cidr, i) => checkSubnetInVpc(p, `aws.${key}[${i}]`, vpcCidr, cidr));
+    return list;
+  };
+  const publicSubnetCidrs = subnets("publicSubnetCidrs", derived?.public);
+  const privateSubnetCidrs = subnets("privateSubnetCidrs", derived?.private);
+  const all = [...publicSubnetCidrs, ...privateSubnetCidrs];
+  if (new Set(all).size !== all.length)
+    p.add("aws", "publicSubnetCidrs and privateSubnetCidrs must all differ");
+  const certificateArn = c.optionalString(p, "aws.certificateArn", s.certificateArn, CERTIFICATE_ARN);
+  const allowPlainHttp = c.boolean(p, "aws.allowPlainHttp", s.allowPlainHttp, false);
+  if (stack === "prod" && certificateArn === undefined && !allowPlainHttp) {
+    p.add(
+      "aws.certificateArn",
+      "is required on prod: the load balancer serves HTTPS with it (plain HTTP on prod only with aws.allowPlainHttp: true)",
+    );
+  }
   const spec: AwsSpec = {
     region,
-    availabilityZone: c.string(p, "aws.availabilityZone", s.availabilityZone, {
-      default: `${region}a`,
-      pattern: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
-      hint: "an availability zone such as eu-west-1a",
-    }),
-    vpcCidr: s.vpcCidr === undefined ? d.vpcCidr : c.cidr(p, "aws.vpcCidr", s.vpcCidr),
-    subnetCidr: s.subnetCidr === undefined ? d.subnetCidr : c.cidr(p, "aws.subnetCidr", s.subnetCidr),
+    availabilityZones: zones,
+    vpcCidr,
+    publicSubnetCidrs,
+    privateSubnetCidrs,
+    natGateways: c.oneOf(
+      p,
+      "aws.natGateways",
+      s.natGateways,
+      ["perAz", "single"],
+      stack === "prod" ? "perAz" : "single",
+    ),
+    certificateArn,
+    allowPlainHttp,
     masterInstanceType: c.string(p, "aws.masterInstanceType", s.masterInstanceType, {
       default: d.instanceType,
       ...instanceType,
@@ -635,12 +733,10 @@ function parseAws(p: c.Problems, value: unknown, stack: string): AwsSpec {
       stack === "prod",
     ),
   };
-  if (s.vpcCidr !== undefined || s.subnetCidr !== undefined)
-    checkSubnetInVpc(p, spec.vpcCidr, spec.subnetCidr);
   return spec;
 }
 
-function checkSubnetInVpc(p: c.Problems, vpc: string, subnet: string): void {
+function checkSubnetInVpc(p: c.Problems, key: string, vpc: string, subnet: string): void {
   const parse = (text: string) => {
     const [ip, bits] = text.split("/");
     return { n: ip.split(".").reduce((a, o) => a * 256 + Number(o), 0), bits: Number(bits) };
@@ -649,7 +745,7 @@ function checkSubnetInVpc(p: c.Problems, vpc: string, subnet: string): void {
   const s = parse(subnet);
   const size = 2 ** (32 - v.bits);
   if (s.bits < v.bits || s.n - (s.n % size) !== v.n) {
-    p.add("aws.subnetCidr", `${subnet} is not inside aws.vpcCidr ${vpc}`);
+    p.add(key, `${subnet} is not inside aws.vpcCidr ${vpc}`);
   }
 }
 

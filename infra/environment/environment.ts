@@ -30,14 +30,27 @@ export { LOCAL_SSH_PORT_OFFSET };
 interface Placement {
   readonly master: Host;
   readonly minions: Host[];
+  /** The environment's one entry point, where it has one (the AWS load balancer). */
+  readonly appUrl?: pulumi.Output<string>;
   readonly registry: RegistryEndpoint;
   readonly login?: RegistryLogin;
 }
 
 export class Environment extends pulumi.ComponentResource {
   readonly masterAddress: pulumi.Output<string>;
-  /** How operators reach the master over SSH (the status, rollback and approve commands). */
-  readonly masterSsh: pulumi.Output<{ host: string; port: number; user: string }>;
+  /**
+   * How operators reach the master over SSH (the status, rollback and approve commands), with
+   * its name and pinned host key: the commands refuse a master that presents another key.
+   */
+  readonly masterSsh: pulumi.Output<{
+    name: string;
+    host: string;
+    port: number;
+    user: string;
+    hostKey?: string;
+  }>;
+  /** The environment's one entry point: the load balancer (aws); undefined where there is none yet. */
+  readonly appUrl: pulumi.Output<string | undefined>;
   /** URL the registry posts push notifications to. */
   readonly webhookUrl: pulumi.Output<string>;
   readonly appUrls: pulumi.Output<string[]>;
@@ -61,6 +74,8 @@ export class Environment extends pulumi.ComponentResource {
         })),
         salt: spec.salt,
         masterFiles: masterFiles(spec, placement.registry),
+        // Existing servers outlive the stack: destroy takes saltpipe off them again.
+        uninstallOnDestroy: spec.cloud === "existing",
       },
       { parent: this },
     );
@@ -87,8 +102,9 @@ export class Environment extends pulumi.ComponentResource {
     this.masterAddress = placement.master.publicAddress;
     const ssh = placement.master.connection;
     this.masterSsh = pulumi
-      .all([ssh.host, ssh.port ?? 22, ssh.user ?? "root"])
-      .apply(([host, port, user]) => ({ host, port, user }));
+      .all([ssh.host, ssh.port ?? 22, ssh.user ?? "root", ssh.hostKey])
+      .apply(([host, port, user, hostKey]) => ({ name: placement.master.name, host, port, user, hostKey }));
+    this.appUrl = placement.appUrl ?? pulumi.output(undefined);
     this.webhookUrl = hookUrl(spec, placement.master);
     this.appUrls = pulumi.output(appUrls(spec, placement.minions));
     this.registry = pulumi.output(placement.registry.pushRepository);
@@ -97,6 +113,7 @@ export class Environment extends pulumi.ComponentResource {
     this.registerOutputs({
       masterAddress: this.masterAddress,
       masterSsh: this.masterSsh,
+      appUrl: this.appUrl,
       webhookUrl: this.webhookUrl,
       appUrls: this.appUrls,
       registry: this.registry,
@@ -112,7 +129,7 @@ export class Environment extends pulumi.ComponentResource {
       case "aws":
         return this.placeAws(name, spec);
       case "existing":
-        return this.placeExisting(spec);
+        return this.placeExisting(name, spec);
     }
   }
 
@@ -204,6 +221,12 @@ export class Environment extends pulumi.ComponentResource {
         sshPrivateKey: spec.secrets.sshPrivateKey,
         saltPorts: [spec.salt.publishPort, spec.salt.retPort],
         appPort: spec.app.proxyPort,
+        loadBalancer: {
+          healthPath: spec.app.healthPath,
+          // In-flight requests to a deregistered minion finish at least as long as a deploy drains.
+          drainSeconds: spec.deploy.drainSeconds,
+          certificateArn: awsSpec.certificateArn,
+        },
         masterInstanceProfile: ecr.masterInstanceProfile.name,
         tags,
       },
@@ -213,6 +236,7 @@ export class Environment extends pulumi.ComponentResource {
     return {
       master,
       minions,
+      appUrl: hosts.appUrl,
       registry: {
         pushRepository: ecr.repositoryUrl,
         pullRepository: ecr.repositoryUrl,
@@ -223,20 +247,26 @@ export class Environment extends pulumi.ComponentResource {
     };
   }
 
-  private placeExisting(spec: Spec): Placement {
+  private placeExisting(name: string, spec: Spec): Placement {
     const machines = [spec.master, ...spec.minions].map((m) => ({
       name: m.name,
       os: m.os,
       address: m.address!,
+      privateAddress: m.privateAddress,
       user: m.user,
       port: m.port,
+      hostKey: m.hostKey,
     }));
-    const [master, ...minions] = existingHosts(machines, spec.secrets.sshPrivateKey);
+    const [master, ...minions] = existingHosts(machines, spec.secrets.sshPrivateKey, {
+      parent: this,
+      name: `${name}-hosts`,
+    });
     const repository = `${spec.registry.server}/${spec.registry.repository}`;
+    const pullRepository = `${spec.registry.pullServer ?? spec.registry.server}/${spec.registry.repository}`;
     return {
       master,
       minions,
-      registry: { pushRepository: repository, pullRepository: repository, insecure: false },
+      registry: { pushRepository: repository, pullRepository, insecure: spec.registry.insecure },
       login: spec.registry.username
         ? {
             server: spec.registry.server!,

@@ -1,12 +1,20 @@
 /**
- * `aws` hosts: a VPC with one public subnet, security groups that open Salt only inside
- * the VPC and SSH only to the admin CIDRs, and one EC2 instance per machine.
+ * `aws` hosts: a VPC across at least two availability zones (see ./aws-network.ts); the master
+ * in a public subnet, reachable over SSH from the admin CIDRs only; the minions in private
+ * subnets without public addresses, reached over SSH through the master (the jump host) and
+ * serving the app only to the load balancer (./aws-lb.ts). Every instance gets an SSH host key
+ * generated here (a secret in state) through its user data, so the key is pinned before the
+ * instance exists.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import type { AwsSpec, OsName } from "../config/spec";
+import { renderHostKeyUserData } from "../render/cloud-init";
 import { OS_INFO } from "../render/os";
-import { FRESH_HOST_SSH, type Host } from "./host";
+import { createLoadBalancer, type AppLoadBalancer, type LoadBalancerOptions } from "./aws-lb";
+import { createNetwork } from "./aws-network";
+import { FRESH_HOST_SSH, pinnedConnection, type Host } from "./host";
 
 /** Official images: owner account and name pattern (newest match wins). */
 export const AMI_LOOKUP: Readonly<Record<OsName, { owner: string; name: string }>> = {
@@ -22,6 +30,7 @@ export interface AwsMachine {
   readonly instanceType: string;
 }
 
+/** Arguments of AwsHosts. Optional fields have defaults; new optional fields may be added. */
 export interface AwsHostsArgs {
   readonly namePrefix: string;
   readonly aws: AwsSpec;
@@ -31,10 +40,10 @@ export interface AwsHostsArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** Salt's publish and return ports: open to the VPC only. */
   readonly saltPorts: readonly number[];
-  /** Port nginx serves the app on, on every minion. */
+  /** Port nginx serves the app on, on every minion: open to the load balancer only. */
   readonly appPort: number;
-  /** CIDRs that may reach the app (default: anywhere; it is the public service). */
-  readonly appCidrs?: readonly string[];
+  /** The load balancer's health check, drain time and certificate (default: `aws.certificateArn`). */
+  readonly loadBalancer?: LoadBalancerOptions;
   /** Instance profile for the master (e.g. read access to the registry event queue). */
   readonly masterInstanceProfile?: pulumi.Input<string>;
   readonly tags?: Readonly<Record<string, string>>;
@@ -43,70 +52,65 @@ export interface AwsHostsArgs {
 export class AwsHosts extends pulumi.ComponentResource {
   readonly hosts: Host[];
   readonly vpc: aws.ec2.Vpc;
-  readonly subnet: aws.ec2.Subnet;
+  readonly publicSubnets: aws.ec2.Subnet[];
+  readonly privateSubnets: aws.ec2.Subnet[];
+  readonly natGateways: aws.ec2.NatGateway[];
   readonly masterSecurityGroup: aws.ec2.SecurityGroup;
   readonly minionSecurityGroup: aws.ec2.SecurityGroup;
+  readonly loadBalancer: AppLoadBalancer;
+  /** The environment's one entry point: the load balancer's URL. */
+  readonly appUrl: pulumi.Output<string>;
   readonly instances: Record<string, aws.ec2.Instance> = {};
+  /** Each machine's pinned SSH host key (`ssh-ed25519 AAAA…`). */
+  readonly hostKeys: Record<string, pulumi.Output<string>> = {};
 
   constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("saltpipe:hosts:AwsHosts", name, {}, opts);
     const parent = { parent: this };
     const tags = (suffix: string) => ({ ...args.tags, Name: `${args.namePrefix}-${suffix}` });
     const spec = args.aws;
+    const masters = args.machines.filter((m) => m.role === "master");
+    if (masters.length !== 1 || args.machines[0].role !== "master")
+      throw new pulumi.ResourceError("AwsHosts: the first machine must be the one master", this);
 
-    this.vpc = new aws.ec2.Vpc(
-      `${name}-vpc`,
-      { cidrBlock: spec.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: tags("vpc") },
-      parent,
-    );
-    const gateway = new aws.ec2.InternetGateway(
-      `${name}-igw`,
-      { vpcId: this.vpc.id, tags: tags("igw") },
-      parent,
-    );
-    this.subnet = new aws.ec2.Subnet(
-      `${name}-subnet`,
+    const network = createNetwork(name, spec, tags, this);
+    this.vpc = network.vpc;
+    this.publicSubnets = network.publicSubnets;
+    this.privateSubnets = network.privateSubnets;
+    this.natGateways = network.natGateways;
+
+    this.loadBalancer = createLoadBalancer(
+      name,
       {
+        certificateArn: spec.certificateArn,
+        ...args.loadBalancer,
+        namePrefix: args.namePrefix,
         vpcId: this.vpc.id,
-        cidrBlock: spec.subnetCidr,
-        availabilityZone: spec.availabilityZone,
-        mapPublicIpOnLaunch: true,
-        tags: tags("public"),
+        vpcCidr: spec.vpcCidr,
+        subnetIds: this.publicSubnets.map((s) => s.id),
+        appPort: args.appPort,
+        tags,
       },
-      parent,
+      this,
     );
-    const routes = new aws.ec2.RouteTable(
-      `${name}-routes`,
-      {
-        vpcId: this.vpc.id,
-        routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: gateway.id }],
-        tags: tags("public"),
-      },
-      parent,
-    );
-    new aws.ec2.RouteTableAssociation(
-      `${name}-routes`,
-      { subnetId: this.subnet.id, routeTableId: routes.id },
-      parent,
-    );
+    this.appUrl = this.loadBalancer.url;
 
     const egress = [
       { protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "all outbound" },
     ];
-    const ssh = {
-      protocol: "tcp",
-      fromPort: 22,
-      toPort: 22,
-      cidrBlocks: [...args.adminCidrs],
-      description: "SSH from admins",
-    };
     this.masterSecurityGroup = new aws.ec2.SecurityGroup(
       `${name}-master`,
       {
         vpcId: this.vpc.id,
-        description: "Salt master: Salt ports from the VPC only, SSH from admins",
+        description: "Salt master: SSH from admins (it is the jump host), Salt ports from the VPC only",
         ingress: [
-          ssh,
+          {
+            protocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            cidrBlocks: [...args.adminCidrs],
+            description: "SSH from admins",
+          },
           ...args.saltPorts.map((port) => ({
             protocol: "tcp",
             fromPort: port,
@@ -124,15 +128,21 @@ export class AwsHosts extends pulumi.ComponentResource {
       `${name}-minion`,
       {
         vpcId: this.vpc.id,
-        description: "Salt minions: the app's proxy, SSH from admins",
+        description: "Salt minions: the app's proxy from the load balancer only, SSH from the master only",
         ingress: [
-          ssh,
+          {
+            protocol: "tcp",
+            fromPort: 22,
+            toPort: 22,
+            securityGroups: [this.masterSecurityGroup.id],
+            description: "SSH through the master (jump host)",
+          },
           {
             protocol: "tcp",
             fromPort: args.appPort,
             toPort: args.appPort,
-            cidrBlocks: [...(args.appCidrs ?? ["0.0.0.0/0"])],
-            description: "app through nginx",
+            securityGroups: [this.loadBalancer.securityGroup.id],
+            description: "app through nginx, from the load balancer",
           },
         ],
         egress,
@@ -148,18 +158,37 @@ export class AwsHosts extends pulumi.ComponentResource {
 
     const amis = new Map<OsName, pulumi.Input<string>>();
     const ami = (os: OsName) => amis.get(os) ?? amis.set(os, amiFor(os, spec, this)).get(os)!;
+    let master: Host | undefined;
+    let minionIndex = 0;
     this.hosts = args.machines.map((machine) => {
+      const isMaster = machine.role === "master";
+      const hostKey = new tls.PrivateKey(
+        `${name}-${machine.name}-host-key`,
+        { algorithm: "ED25519" },
+        parent,
+      );
+      const publicHostKey = hostKey.publicKeyOpenssh.apply((key) => key.trim());
+      this.hostKeys[machine.name] = publicHostKey;
+      const subnet = isMaster
+        ? this.publicSubnets[0]
+        : this.privateSubnets[minionIndex++ % this.privateSubnets.length];
       const instance = new aws.ec2.Instance(
         `${name}-${machine.name}`,
         {
           ami: ami(machine.os),
           instanceType: machine.instanceType,
-          subnetId: this.subnet.id,
-          vpcSecurityGroupIds: [
-            machine.role === "master" ? this.masterSecurityGroup.id : this.minionSecurityGroup.id,
-          ],
+          subnetId: subnet.id,
+          associatePublicIpAddress: isMaster,
+          vpcSecurityGroupIds: [isMaster ? this.masterSecurityGroup.id : this.minionSecurityGroup.id],
           keyName: keyPair.keyName,
-          iamInstanceProfile: machine.role === "master" ? args.masterInstanceProfile : undefined,
+          iamInstanceProfile: isMaster ? args.masterInstanceProfile : undefined,
+          userData: pulumi.secret(
+            pulumi
+              .all([hostKey.privateKeyOpenssh, publicHostKey])
+              .apply(([privateKey, publicKey]) => renderHostKeyUserData({ privateKey, publicKey })),
+          ),
+          // cloud-init installs host keys on first boot only: new user data means a new instance.
+          userDataReplaceOnChange: true,
           disableApiTermination: spec.terminationProtection,
           rootBlockDevice: { volumeSize: spec.rootVolumeGb, volumeType: "gp3", encrypted: true },
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
@@ -168,23 +197,46 @@ export class AwsHosts extends pulumi.ComponentResource {
         parent,
       );
       this.instances[machine.name] = instance;
+      if (!isMaster) {
+        new aws.lb.TargetGroupAttachment(
+          `${name}-${machine.name}-target`,
+          { targetGroupArn: this.loadBalancer.targetGroup.arn, targetId: instance.id, port: args.appPort },
+          parent,
+        );
+      }
+      const user = OS_INFO[machine.os].cloudUser;
+      const direct = {
+        host: isMaster ? instance.publicIp : instance.privateIp,
+        user,
+        privateKey: args.sshPrivateKey,
+        ...FRESH_HOST_SSH,
+      };
       const host: Host = {
         name: machine.name,
         os: machine.os,
-        connection: {
-          host: instance.publicIp,
-          user: OS_INFO[machine.os].cloudUser,
-          privateKey: args.sshPrivateKey,
-          ...FRESH_HOST_SSH,
-        },
+        connection: isMaster
+          ? pinnedConnection(machine.name, direct, publicHostKey)
+          : {
+              ...direct,
+              hostKey: publicHostKey,
+              // Minions have no public address: bootstrap goes through the master.
+              proxy: {
+                host: master!.connection.host,
+                user: master!.connection.user,
+                privateKey: args.sshPrivateKey,
+                hostKey: master!.connection.hostKey,
+                ...FRESH_HOST_SSH,
+              },
+            },
         privateAddress: instance.privateIp,
-        publicAddress: instance.publicIp,
+        publicAddress: isMaster ? instance.publicIp : instance.privateIp,
         sudo: true,
         dependsOn: [instance],
       };
+      if (isMaster) master = host;
       return host;
     });
-    this.registerOutputs({ vpcId: this.vpc.id });
+    this.registerOutputs({ vpcId: this.vpc.id, appUrl: this.appUrl });
   }
 }
 

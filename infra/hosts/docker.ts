@@ -3,12 +3,15 @@
  * little server (systemd as PID 1, sshd, its own Docker engine), reached over SSH on a
  * port published on 127.0.0.1 only.
  */
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { preferredHostKey } from "../ssh/host-key";
+import { KEEP_COLLECTED_KEYS, renderReadContainerHostKeys } from "./host-key-scripts";
 import { localImage } from "../image/local-image";
 import { HOST_IMAGE_DIR } from "../paths";
 import type { OsName } from "../config/spec";
-import type { Host } from "./host";
+import { pinnedConnection, type Host } from "./host";
 
 export interface PublishedPort {
   /** Port inside the host container. */
@@ -105,17 +108,31 @@ export class DockerHosts extends pulumi.ComponentResource {
         if (!ssh?.external) throw new Error(`container ${prefix}-${machine.name} has no published SSH port`);
         return ssh.external;
       });
+      // The host key, read from inside the container (not over the network) once per container.
+      const hostKeys = new command.local.Command(
+        `${name}-${machine.name}-host-key`,
+        {
+          create: renderReadContainerHostKeys(`${prefix}-${machine.name}`),
+          update: KEEP_COLLECTED_KEYS,
+          triggers: [container.id],
+        },
+        { parent: this, dependsOn: [container] },
+      );
       const host: Host = {
         name: machine.name,
         os: machine.os,
-        connection: {
-          host: "127.0.0.1",
-          port: sshPort,
-          user: "root",
-          privateKey: args.sshPrivateKey,
-          dialErrorLimit: 30,
-          perDialTimeout: 5,
-        },
+        connection: pinnedConnection(
+          machine.name,
+          {
+            host: "127.0.0.1",
+            port: sshPort,
+            user: "root",
+            privateKey: args.sshPrivateKey,
+            dialErrorLimit: 30,
+            perDialTimeout: 5,
+          },
+          hostKeys.stdout.apply(preferredHostKey),
+        ),
         privateAddress: pulumi.output(machine.name),
         publicAddress: pulumi.output("127.0.0.1"),
         sudo: false,

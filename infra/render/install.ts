@@ -53,6 +53,9 @@ function osPackages({ os, role }: InstallOptions): string {
     'if [ -n "$missing" ]; then',
     info.family === "Debian" ? "  apt-get update -q" : "",
     `  ${info.install} $missing`,
+    // Recorded, so destroy removes what saltpipe added and nothing the host already had.
+    "  mkdir -p /var/lib/saltpipe",
+    "  printf '%s\\n' $missing >> /var/lib/saltpipe/os-packages",
     "fi",
   );
 }

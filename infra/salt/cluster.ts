@@ -32,6 +32,11 @@ export interface SaltClusterArgs {
    * before anything is deployed.
    */
   readonly highstate?: boolean;
+  /**
+   * On destroy, remove what saltpipe installed from every host (default false): for hosts
+   * that outlive the stack, such as existing servers.
+   */
+  readonly uninstallOnDestroy?: boolean;
 }
 
 export class SaltCluster extends pulumi.ComponentResource {
@@ -52,7 +57,13 @@ export class SaltCluster extends pulumi.ComponentResource {
 
     this.master = new SaltMaster(
       `${name}-master`,
-      { host: args.master, salt: args.salt, files: args.masterFiles, statesDir: args.statesDir },
+      {
+        host: args.master,
+        salt: args.salt,
+        files: args.masterFiles,
+        statesDir: args.statesDir,
+        uninstallOnDestroy: args.uninstallOnDestroy,
+      },
       { parent: this },
     );
     this.minions = args.minions.map(
@@ -63,6 +74,7 @@ export class SaltCluster extends pulumi.ComponentResource {
             host: m.host,
             master: this.master,
             salt: args.salt,
+            uninstallOnDestroy: args.uninstallOnDestroy,
             files: args.master.privateAddress.apply((address) => pulumi.output(m.files(address))),
           },
           { parent: this },

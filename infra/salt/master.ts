@@ -20,6 +20,7 @@ import {
   renderWriteFilesScript,
 } from "../render/bootstrap";
 import { REMOTE_WHEELHOUSE, renderSaltInstallScript } from "../render/install";
+import { renderUninstallScript } from "../render/uninstall";
 import { contentHash, remoteScript } from "./remote";
 import { readTree } from "./tree";
 
@@ -39,6 +40,8 @@ export interface SaltMasterArgs {
   readonly files: pulumi.Input<HostFile[]>;
   /** Local state tree uploaded to the master (default: this package's `salt-states/`). */
   readonly statesDir?: string;
+  /** On destroy, remove what saltpipe installed (hosts that outlive the stack; default false). */
+  readonly uninstallOnDestroy?: boolean;
 }
 
 export class SaltMaster extends pulumi.ComponentResource {
@@ -60,6 +63,9 @@ export class SaltMaster extends pulumi.ComponentResource {
     this.install = remoteScript(`${name}-install`, {
       host: args.host,
       script: renderSaltInstallScript({ os: args.host.os, role: "master", salt: args.salt }),
+      deleteScript: args.uninstallOnDestroy
+        ? renderUninstallScript({ os: args.host.os, role: "master", salt: args.salt })
+        : undefined,
       dependsOn: wheelhouse ? [wheelhouse] : [],
       parent: this,
       timeoutMinutes: 20,
@@ -108,7 +114,11 @@ export class SaltMaster extends pulumi.ComponentResource {
   }
 }
 
-/** pip method with a local wheelhouse: copy it to the host so the install needs no network. */
+/**
+ * pip method with a local wheelhouse: copy it to the host so the install needs no network.
+ * SFTP writes as the SSH user: on a sudo host the upload directory is first made (as root)
+ * and given to that user alone (mode 0700), the user being the one who holds sudo anyway.
+ */
 export function uploadWheelhouse(
   name: string,
   host: Host,
@@ -116,6 +126,13 @@ export function uploadWheelhouse(
   parent: pulumi.Resource,
 ): command.remote.CopyToRemote | undefined {
   if (salt.installMethod !== "pip" || !salt.wheelhouseDir) return undefined;
+  const directory = host.sudo
+    ? remoteScript(`${name}-dir`, {
+        host,
+        script: `install -d -o "$SUDO_USER" -m 0700 ${REMOTE_WHEELHOUSE}\n`,
+        parent,
+      })
+    : undefined;
   return new command.remote.CopyToRemote(
     name,
     {
@@ -124,6 +141,6 @@ export function uploadWheelhouse(
       source: new pulumi.asset.FileArchive(salt.wheelhouseDir),
       remotePath: REMOTE_WHEELHOUSE,
     },
-    { parent, dependsOn: [...host.dependsOn] },
+    { parent, dependsOn: [...host.dependsOn, ...(directory ? [directory] : [])] },
   );
 }

@@ -17,6 +17,7 @@ import {
   renderWriteFilesScript,
 } from "../render/bootstrap";
 import { renderSaltInstallScript } from "../render/install";
+import { renderUninstallScript } from "../render/uninstall";
 import type { SaltMaster } from "./master";
 import { uploadWheelhouse } from "./master";
 import { contentHash, remoteScript } from "./remote";
@@ -27,6 +28,8 @@ export interface SaltMinionArgs {
   readonly salt: SaltSpec;
   /** Files written on the minion: its config (`/etc/salt/minion.d/…`, with id, master address, grains). */
   readonly files: pulumi.Input<HostFile[]>;
+  /** On destroy, remove what saltpipe installed (hosts that outlive the stack; default false). */
+  readonly uninstallOnDestroy?: boolean;
 }
 
 export class SaltMinion extends pulumi.ComponentResource {
@@ -42,6 +45,9 @@ export class SaltMinion extends pulumi.ComponentResource {
     const install = remoteScript(`${name}-install`, {
       host: args.host,
       script: renderSaltInstallScript({ os: args.host.os, role: "minion", salt: args.salt }),
+      deleteScript: args.uninstallOnDestroy
+        ? renderUninstallScript({ os: args.host.os, role: "minion", salt: args.salt })
+        : undefined,
       dependsOn: wheelhouse ? [wheelhouse] : [],
       parent: this,
       timeoutMinutes: 20,

@@ -3,11 +3,14 @@
  * the real command provider: user defaults to root and port to 22; a failed dial (refused,
  * timed out after `perDialTimeout` seconds, or rejected authentication) is retried until
  * `dialErrorLimit` dials have failed (-1: no limit); the host key is checked only when
- * `hostKey` is given.
+ * `hostKey` is given, and then exactly as the real plugin does (Go's `ssh.ParseAuthorizedKey`
+ * of the text — a text with no key fails before dialing —, only that key's algorithm offered,
+ * only that exact key accepted; a mismatch is a failed dial, retried like any other).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client, ConnectConfig, SFTPWrapper } from "ssh2";
+import { parseHostKey, pinnedConnectConfig } from "../../infra/ssh/host-key";
 
 export interface Connection {
   host: string;
@@ -38,9 +41,17 @@ export const connectionKeys: readonly string[] = [
 
 type Log = (message: string) => void;
 
+/** The real plugin's message for a host that presents another key than `hostKey`. */
+export const HOST_KEY_MISMATCH = "ssh: handshake failed: ssh: host key mismatch";
+
+function hostKeyConfig(c: Connection): Pick<ConnectConfig, "hostVerifier" | "algorithms"> {
+  if (c.hostKey === undefined) return {};
+  if (!parseHostKey(c.hostKey)) throw new Error("failed to parse host key: ssh: no key found");
+  return pinnedConnectConfig(c.hostKey);
+}
+
 function connectConfig(c: Connection): ConnectConfig {
   const agent = c.agentSocketPath ?? process.env.SSH_AUTH_SOCK;
-  const expectedKey = c.hostKey?.trim().split(/\s+/)[1];
   return {
     host: c.host,
     port: c.port ?? 22,
@@ -51,7 +62,7 @@ function connectConfig(c: Connection): ConnectConfig {
     tryKeyboard: c.password !== undefined,
     agent: agent || undefined,
     readyTimeout: (c.perDialTimeout ?? 15) * 1000,
-    hostVerifier: expectedKey ? (key: Buffer) => key.toString("base64") === expectedKey : undefined,
+    ...hostKeyConfig(c),
   };
 }
 
@@ -59,7 +70,9 @@ function dialOnce(config: ConnectConfig): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.once("ready", () => resolve(client));
-    client.once("error", reject);
+    client.once("error", (err: Error) =>
+      reject(/verification failed/.test(err.message) ? new Error(HOST_KEY_MISMATCH) : err),
+    );
     if (config.password !== undefined) {
       client.on("keyboard-interactive", (_n, _i, _l, prompts, finish) =>
         finish(prompts.map(() => config.password!)),

@@ -1,5 +1,11 @@
 /** Runs Salt runners on a stack's master over SSH and returns their JSON. */
 import { Client } from "ssh2";
+import {
+  fingerprint,
+  HostKeyChangedError,
+  parseHostKey,
+  pinnedConnectConfig,
+} from "../../infra/ssh/host-key";
 import { OpsError, type StackAccess } from "./stack";
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -12,7 +18,25 @@ function quote(word: string): string {
 export function runner(access: StackAccess, fn: string, args: readonly string[]): Promise<unknown> {
   const sudo = access.masterSsh.user === "root" ? "" : "sudo -n ";
   const commandLine = `${sudo}salt-run --out=json --no-color -l quiet ${[fn, ...args].map(quote).join(" ")}`;
-  const { host, port, user } = access.masterSsh;
+  const { host, port, user, hostKey } = access.masterSsh;
+  const name = access.masterSsh.name ?? "master";
+  if (!hostKey || !parseHostKey(hostKey)) {
+    return Promise.reject(
+      new OpsError(
+        `stack "${access.stack}" has no pinned SSH host key for its master "${name}": run pulumi up once to pin it`,
+      ),
+    );
+  }
+  let changed: HostKeyChangedError | undefined;
+  const pinned = pinnedConnectConfig(hostKey, (presented) => {
+    const key = parseHostKey(hostKey)!;
+    changed = new HostKeyChangedError(
+      name,
+      `${host}:${port}`,
+      `${key.type} ${fingerprint(key)}`,
+      `${key.type} ${fingerprint(presented)}`,
+    );
+  });
   return new Promise((resolve, reject) => {
     const client = new Client();
     const fail = (message: string) => {
@@ -48,10 +72,12 @@ export function runner(access: StackAccess, fn: string, args: readonly string[])
         });
       })
       .on("error", (err) =>
-        fail(
-          `cannot reach the master of stack "${access.stack}" at ${user}@${host}:${port} over SSH (${err.message}). ` +
-            `Is the stack up? (npm run up:local, or pulumi up --stack ${access.stack})`,
-        ),
+        changed
+          ? fail(changed.message)
+          : fail(
+              `cannot reach the master of stack "${access.stack}" at ${user}@${host}:${port} over SSH (${err.message}). ` +
+                `Is the stack up? (npm run up:local, or pulumi up --stack ${access.stack})`,
+            ),
       )
       .connect({
         host,
@@ -59,6 +85,7 @@ export function runner(access: StackAccess, fn: string, args: readonly string[])
         username: user,
         privateKey: access.privateKey,
         readyTimeout: CONNECT_TIMEOUT_MS,
+        ...pinned,
       });
   });
 }

@@ -6,9 +6,13 @@ import { execFileSync } from "child_process";
 import { PACKAGE_ROOT } from "../../infra/paths";
 
 export interface MasterSsh {
+  /** The master's host name in the stack (for messages). */
+  readonly name?: string;
   readonly host: string;
   readonly port: number;
   readonly user: string;
+  /** The master's pinned SSH host key: a master presenting another key is refused. */
+  readonly hostKey?: string;
 }
 
 export interface StackAccess {
@@ -20,11 +24,15 @@ export interface StackAccess {
 
 export class OpsError extends Error {}
 
+/**
+ * The `local` stack, and the stack named by SALTPIPE_STACK (a stack file run through the same
+ * wrapper, e.g. the end-to-end suites'), go through scripts/local-stack.sh; others through pulumi.
+ */
 function pulumi(stack: string, args: string[]): string {
-  const [file, argv] =
-    stack === "local"
-      ? ["bash", ["scripts/local-stack.sh", "pulumi", ...args]]
-      : ["pulumi", [...args, "--stack", stack]];
+  const wrapped = stack === (process.env.SALTPIPE_STACK || "local");
+  const [file, argv] = wrapped
+    ? ["bash", ["scripts/local-stack.sh", "pulumi", ...args]]
+    : ["pulumi", [...args, "--stack", stack]];
   try {
     return execFileSync(file, argv, {
       cwd: PACKAGE_ROOT,

@@ -123,11 +123,12 @@ describe("command:remote:Command", () => {
     expect((await create(REMOTE, { connection: good, create: "echo ok" })).outs.stdout).toBe("ok");
     const wrong = secret({
       ...(connection.value as Props),
-      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOz0",
+      // Another, well-formed ed25519 key (type + 32 bytes); see host-key.test.ts for the rest.
+      hostKey: `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 1)]).toString("base64")}`,
       dialErrorLimit: 1,
     });
     await expect(provider.create!(REMOTE, { connection: wrong, create: "echo ok" })).rejects.toThrow(
-      /failed 1 times/,
+      /failed 1 times: ssh: handshake failed: ssh: host key mismatch/,
     );
   });
 

@@ -3,6 +3,8 @@
  * invoke must be one we expect (anything else throws, so a missing mock cannot pass).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { utils as sshUtils } from "ssh2";
+import { setHostKeyPreflight } from "../../infra/hosts/host";
 
 export interface Recorded {
   readonly type: string;
@@ -47,6 +49,21 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
   switch (args.type) {
     case "command:remote:Command":
       return { ...i, stdout: i.create?.includes("bash") ? fakeStdout(args.name) : "", stderr: "" };
+    case "command:local:Command":
+      // Host-key collection prints the host's public keys (ssh-keyscan or the container's .pub files).
+      return { ...i, stdout: args.name.endsWith("-host-key") ? fakeHostKeys(args.name) : "ok", stderr: "" };
+    case "tls:index/privateKey:PrivateKey": {
+      const pair = sshUtils.generateKeyPairSync("ed25519", { comment: args.name });
+      return { ...i, privateKeyOpenssh: pair.private, publicKeyOpenssh: `${pair.public}\n` };
+    }
+    case "aws:lb/loadBalancer:LoadBalancer":
+      return {
+        ...i,
+        arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/${i.name}`,
+        dnsName: `${i.name}-123.eu-west-1.elb.amazonaws.com`,
+      };
+    case "aws:lb/targetGroup:TargetGroup":
+      return { ...i, arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${i.name}` };
     case "docker:index/container:Container":
       return {
         ...i,
@@ -60,8 +77,8 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
     case "aws:ec2/instance:Instance":
       return {
         ...i,
-        publicIp: `198.51.100.${recorded.length % 250}`,
-        privateIp: `10.42.1.${recorded.length % 250}`,
+        publicIp: i.associatePublicIpAddress === false ? "" : `198.51.100.${recorded.length % 250}`,
+        privateIp: `10.42.${i.associatePublicIpAddress === false ? 129 : 1}.${recorded.length % 250}`,
       };
     case "aws:ecr/repository:Repository":
       return {
@@ -82,6 +99,19 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
     default:
       return { ...i, name: i.name ?? args.name };
   }
+}
+
+/** What a host-key collection prints: an RSA key (never pinned) and an ed25519 key of this host. */
+export function fakeHostKeys(name: string): string {
+  const ed25519 = Buffer.alloc(51);
+  ed25519.writeUInt32BE(11, 0);
+  ed25519.write("ssh-ed25519", 4, "latin1");
+  ed25519.writeUInt32BE(32, 15);
+  Buffer.from(name.padEnd(32, ".").slice(0, 32)).copy(ed25519, 19);
+  const rsa = Buffer.alloc(11);
+  rsa.writeUInt32BE(7, 0);
+  rsa.write("ssh-rsa", 4, "latin1");
+  return `127.0.0.1 ssh-rsa ${rsa.toString("base64")}\n127.0.0.1 ssh-ed25519 ${ed25519.toString("base64")}\n`;
 }
 
 /** Key scripts print a public key; everything else prints a line. */
@@ -105,6 +135,8 @@ export function setupMocks(
   config: Record<string, string> = {},
   secretKeys: string[] = [],
 ): void {
+  // The hosts of a mocked program do not exist: no live host-key check.
+  setHostKeyPreflight(false);
   pulumi.runtime.setAllConfig(config, secretKeys);
   pulumi.runtime.setMocks(
     {

@@ -20,7 +20,7 @@ import {
 } from "./mocks";
 
 // Building a whole stack under mocks takes seconds on a busy machine.
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 const SALT_PORTS = [4505, 4506];
 const API_PORTS = [8000, 8443];
@@ -50,14 +50,17 @@ async function build(stack: string, extra: Record<string, unknown> = {}): Promis
 }
 
 /** Every security-group ingress rule as [port range, CIDRs]. */
-function ingressRules(): { group: string; from: number; to: number; cidrs: string[] }[] {
+function ingressRules(): { group: string; from: number; to: number; cidrs: string[]; groups: string[] }[] {
   return ofType("aws:ec2/securityGroup:SecurityGroup").flatMap((g) =>
-    (g.inputs.ingress ?? []).map((r: { fromPort: number; toPort: number; cidrBlocks: string[] }) => ({
-      group: g.name,
-      from: r.fromPort,
-      to: r.toPort,
-      cidrs: r.cidrBlocks,
-    })),
+    (g.inputs.ingress ?? []).map(
+      (r: { fromPort: number; toPort: number; cidrBlocks?: string[]; securityGroups?: string[] }) => ({
+        group: g.name,
+        from: r.fromPort,
+        to: r.toPort,
+        cidrs: r.cidrBlocks ?? [],
+        groups: r.securityGroups ?? [],
+      }),
+    ),
   );
 }
 
@@ -109,9 +112,140 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
     const salt = rules.filter((r) => covers(r, 4505) || covers(r, 4506));
     expect(salt.length).toBe(2);
     for (const rule of salt) expect(rule.cidrs).toEqual(["10.42.0.0/16"]);
-    for (const rule of rules.filter((r) => covers(r, 22))) expect(rule.cidrs).toEqual(["203.0.113.0/24"]);
+    const ssh = rules.filter((r) => covers(r, 22));
+    expect(ssh.map((r) => [r.group, r.cidrs, r.groups])).toEqual([
+      [`${stack}-hosts-master`, ["203.0.113.0/24"], []],
+      // Minions: SSH only from the master, the jump host.
+      [`${stack}-hosts-minion`, [], [`${stack}-hosts-master-id`]],
+    ]);
     // salt-api and the hook are not reachable from outside at all: events come through SQS.
     expect(rules.filter((r) => API_PORTS.some((p) => covers(r, p)))).toEqual([]);
+  });
+
+  test("one load balancer across the public subnets of at least two zones, checking every minion's proxy", () => {
+    const spec = stackConfig(stack) as { minions: { name: string }[]; aws: { availabilityZones?: string[] } };
+    const zones = spec.aws.availabilityZones ?? ["eu-west-1a", "eu-west-1b"];
+    expect(zones.length).toBeGreaterThanOrEqual(2);
+    const [lb] = ofType("aws:lb/loadBalancer:LoadBalancer");
+    expect(lb.inputs).toMatchObject({
+      loadBalancerType: "application",
+      internal: false,
+      dropInvalidHeaderFields: true,
+    });
+    const publicSubnets = ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-public-"));
+    expect(publicSubnets.map((s) => s.inputs.availabilityZone)).toEqual(zones);
+    expect(lb.inputs.subnets).toEqual(publicSubnets.map((s) => `${s.name}-id`));
+    const [group] = ofType("aws:lb/targetGroup:TargetGroup");
+    expect(group.inputs).toMatchObject({
+      port: 80,
+      protocol: "HTTP",
+      targetType: "instance",
+      healthCheck: { path: "/healthz", matcher: "200-399", interval: 10, unhealthyThreshold: 2 },
+    });
+    const drain = (stackConfig(stack) as { deploy: { drainSeconds?: number } }).deploy.drainSeconds ?? 10;
+    expect(group.inputs.deregistrationDelay).toBeGreaterThanOrEqual(drain);
+    const attached = ofType("aws:lb/targetGroupAttachment:TargetGroupAttachment");
+    expect(attached.map((a) => a.inputs.targetId).sort()).toEqual(
+      spec.minions.map((m) => `${stack}-hosts-${m.name}-id`).sort(),
+    );
+    for (const a of attached) expect(a.inputs.port).toBe(80);
+  });
+
+  test("listeners: HTTPS with a TLS 1.2+ policy and HTTP → HTTPS when a certificate is set, else plain HTTP", async () => {
+    const listeners = ofType("aws:lb/listener:Listener").sort((a, b) => b.inputs.port - a.inputs.port);
+    const certificate = (stackConfig(stack) as { aws: { certificateArn?: string } }).aws.certificateArn;
+    if (certificate) {
+      expect(listeners.map((l) => [l.inputs.port, l.inputs.protocol])).toEqual([
+        [443, "HTTPS"],
+        [80, "HTTP"],
+      ]);
+      expect(listeners[0].inputs).toMatchObject({
+        sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        certificateArn: certificate,
+        defaultActions: [{ type: "forward" }],
+      });
+      expect(listeners[1].inputs.defaultActions).toEqual([
+        { type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } },
+      ]);
+      expect(await promiseOf(env.appUrl)).toMatch(/^https:\/\/.*\.elb\.amazonaws\.com\/$/);
+    } else {
+      expect(
+        listeners.map((l) => [l.inputs.port, l.inputs.protocol, l.inputs.defaultActions[0].type]),
+      ).toEqual([[80, "HTTP", "forward"]]);
+      expect(await promiseOf(env.appUrl)).toMatch(/^http:\/\/.*\.elb\.amazonaws\.com\/$/);
+    }
+    expect(Boolean(certificate)).toBe(stack === "prod");
+  });
+
+  test("minions live in private subnets of at least two zones, without public addresses", () => {
+    const minions = (stackConfig(stack) as { minions: { name: string }[] }).minions;
+    const subnets = new Map(ofType("aws:ec2/subnet:Subnet").map((s) => [`${s.name}-id`, s]));
+    const zones = new Set<string>();
+    for (const m of minions) {
+      const instance = named(`${stack}-hosts-${m.name}`).inputs;
+      expect(instance.associatePublicIpAddress).toBe(false);
+      const subnet = subnets.get(instance.subnetId)!;
+      expect(subnet.name).toContain("-private-");
+      expect(subnet.inputs.mapPublicIpOnLaunch).toBe(false);
+      zones.add(subnet.inputs.availabilityZone);
+    }
+    expect(zones.size).toBeGreaterThanOrEqual(2);
+    const master = ofType("aws:ec2/instance:Instance").find(
+      (i) => i.name === `${stack}-hosts-master`,
+    )!.inputs;
+    expect(master.associatePublicIpAddress).toBe(true);
+    expect(subnets.get(master.subnetId)!.name).toContain("-public-");
+  });
+
+  test("the minions' security group opens the app port to the load balancer only", () => {
+    const app = ingressRules().filter((r) => r.group === `${stack}-hosts-minion` && covers(r, 80));
+    expect(app).toEqual([
+      { group: `${stack}-hosts-minion`, from: 80, to: 80, cidrs: [], groups: [`${stack}-hosts-lb-id`] },
+    ]);
+  });
+
+  test("egress of the private subnets goes through NAT: one gateway per zone on prod, one on dev/test", () => {
+    const zones = ofType("aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-")).length;
+    const nats = ofType("aws:ec2/natGateway:NatGateway");
+    expect(nats.length).toBe(stack === "prod" ? zones : 1);
+    const privateRoutes = ofType("aws:ec2/routeTable:RouteTable").filter((r) => r.name.includes("-private-"));
+    expect(privateRoutes.length).toBe(zones);
+    for (const r of privateRoutes)
+      expect(r.inputs.routes[0]).toMatchObject({
+        cidrBlock: "0.0.0.0/0",
+        natGatewayId: expect.stringMatching(/-nat-[a-z]-id$/),
+      });
+  });
+
+  test("minions are bootstrapped through the master as SSH jump host, every host key pinned", () => {
+    const minions = (stackConfig(stack) as { minions: { name: string }[] }).minions;
+    const masterInstall = named(`${stack}-salt-master-install`).inputs.connection;
+    expect(masterInstall.proxy).toBeUndefined();
+    expect(masterInstall.hostKey).toMatch(/^ssh-ed25519 AAAA/);
+    for (const m of minions) {
+      const connection = named(`${stack}-salt-${m.name}-install`).inputs.connection;
+      expect(connection.host).toMatch(/^10\.42\.129\./);
+      expect(connection.hostKey).toMatch(/^ssh-ed25519 AAAA/);
+      expect(connection.proxy).toMatchObject({
+        host: masterInstall.host,
+        user: "ubuntu",
+        hostKey: masterInstall.hostKey,
+      });
+      expect(connection.hostKey).not.toBe(masterInstall.hostKey);
+    }
+  });
+
+  test("each instance's host key is generated here and installed by cloud-init, as a secret", () => {
+    for (const instance of ofType("aws:ec2/instance:Instance")) {
+      expect(instance.secretInputs.has("userData")).toBe(true);
+      expect(instance.inputs.userDataReplaceOnChange).toBe(true);
+      expect(instance.inputs.userData).toMatch(
+        /^#cloud-config\n[\s\S]*ed25519_private: \|\n {4}-----BEGIN OPENSSH PRIVATE KEY-----/,
+      );
+    }
+    expect(ofType("tls:index/privateKey:PrivateKey").map((k) => k.inputs.algorithm)).toEqual(
+      ofType("aws:ec2/instance:Instance").map(() => "ED25519"),
+    );
   });
 
   test("ECR scans on push, keeps a bounded history, and forwards pushes to SQS for the master only", () => {
@@ -219,6 +353,19 @@ describe("local stack", () => {
     ]);
   });
 
+  test("each container's SSH host key is read from inside it once and pinned on every connection", () => {
+    const collect = named("local-hosts-minion-1-host-key").inputs;
+    expect(collect.create).toContain("exec saltpipe-local-minion-1 sh -c 'cat /etc/ssh/ssh_host_*_key.pub'");
+    // Only a new container collects again; any other change keeps the pinned key.
+    expect(collect.triggers).toEqual(["local-hosts-minion-1-id"]);
+    expect(collect.update).toBe(`printf '%s\\n' "$PULUMI_COMMAND_STDOUT"`);
+    for (const command of ofType("command:remote:Command"))
+      expect(command.inputs.connection.hostKey).toMatch(/^ssh-ed25519 AAAA/);
+    expect(named("local-salt-minion-1-install").inputs.connection.hostKey).not.toBe(
+      named("local-salt-master-install").inputs.connection.hostKey,
+    );
+  });
+
   test("the host image's base is a build argument", () => {
     const hostImage = named("local-hosts-image").inputs;
     expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-host:bookworm" });
@@ -321,6 +468,7 @@ describe("the program", () => {
     useStack("local");
     const program = await import("../../stacks/index");
     expect(Object.keys(program).sort()).toEqual([
+      "appUrl",
       "appUrls",
       "environmentName",
       "imageDigest",
@@ -331,6 +479,12 @@ describe("the program", () => {
       "webhookUrl",
     ]);
     expect(await promiseOf(program.webhookUrl)).toBe("http://master:8443/hook/saltpipe/registry");
-    expect(await promiseOf(program.masterSsh)).toEqual({ host: "127.0.0.1", port: 19080, user: "root" });
+    expect(await promiseOf(program.masterSsh)).toEqual({
+      name: "master",
+      host: "127.0.0.1",
+      port: 19080,
+      user: "root",
+      hostKey: expect.stringMatching(/^ssh-ed25519 AAAA/),
+    });
   });
 });

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
+import { setHostKeyPreflight } from "saltpipe";
 import type { ShopConfig } from "../config";
 import { deployShop } from "../shop";
 
@@ -18,6 +19,17 @@ const ofType = (type: string) => registered.filter((r) => r.type === type);
 /** Secret inputs reach the mocks wrapped in Pulumi's secret envelope. */
 const isSecret = (value: any) => value?.[specialSigKey] === specialSecretSig;
 const reveal = (value: any) => (isSecret(value) ? value.value : value);
+
+/** An ed25519 public key blob (type name + 32 bytes). */
+const HOST_KEY = Buffer.concat([
+  Buffer.from([0, 0, 0, 11]),
+  Buffer.from("ssh-ed25519"),
+  Buffer.from([0, 0, 0, 32]),
+  Buffer.alloc(32, 7),
+]).toString("base64");
+
+// The mocked hosts do not exist: saltpipe must not try a live host-key check.
+setHostKeyPreflight(false);
 
 /** What the providers would answer: saltpipe's key commands print a PEM public key. */
 function outputs({ type, name, inputs }: Registered): Record<string, unknown> {
@@ -35,6 +47,11 @@ function outputs({ type, name, inputs }: Registered): Record<string, unknown> {
     };
   if (type === "aws:ec2/instance:Instance")
     return { ...inputs, publicIp: "198.51.100.7", privateIp: "10.42.1.7" };
+  // Host keys: what ssh-keyscan of an existing server prints, and the keys made for EC2 hosts.
+  if (type === "command:local:Command") return { ...inputs, stdout: `203.0.113.10 ssh-ed25519 ${HOST_KEY}` };
+  if (type === "tls:index/privateKey:PrivateKey")
+    return { ...inputs, publicKeyOpenssh: `ssh-ed25519 ${HOST_KEY}\n`, privateKeyOpenssh: "PRIVATE" };
+  if (type === "aws:lb/loadBalancer:LoadBalancer") return { ...inputs, dnsName: "shop.elb.example" };
   return inputs;
 }
 
@@ -135,6 +152,7 @@ describe("shop on AWS", () => {
     ).toEqual(["shop-salt", "shop-web-1", "shop-web-2"]);
     const [web] = ofType("aws:ec2/securityGroup:SecurityGroup").filter((g) => g.name === "shop-minion");
     expect(web.inputs.ingress.map((rule: { fromPort: number }) => rule.fromPort).sort()).toEqual([22, 80]);
+    expect(ofType("aws:lb/loadBalancer:LoadBalancer")).toHaveLength(1);
   });
 
   test("only prod instances get termination protection; every root volume is encrypted", async () => {

@@ -20,6 +20,10 @@ function problemsOf(
   throw new Error("expected a ConfigError");
 }
 
+const CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000";
+/** A valid prod stack needs a certificate (or an explicit allowPlainHttp). */
+const prodAws = { aws: { region: "eu-west-1", certificateArn: CERTIFICATE } };
+
 const validAws = () => ({
   cloud: "aws",
   aws: { region: "eu-west-1" },
@@ -78,9 +82,13 @@ describe("defaults", () => {
     });
     expect(spec.app).toMatchObject({ name: "app", port: 8080, proxyPort: 80, healthPath: "/healthz" });
     expect(spec.aws).toMatchObject({
-      availabilityZone: "eu-west-1a",
+      availabilityZones: ["eu-west-1a", "eu-west-1b"],
       vpcCidr: "10.42.0.0/16",
-      subnetCidr: "10.42.1.0/24",
+      publicSubnetCidrs: ["10.42.1.0/24", "10.42.2.0/24"],
+      privateSubnetCidrs: ["10.42.129.0/24", "10.42.130.0/24"],
+      natGateways: "single",
+      certificateArn: undefined,
+      allowPlainHttp: false,
       terminationProtection: false,
     });
     expect(spec.minions[0].roles).toEqual(["app"]);
@@ -167,7 +175,9 @@ describe("deploy lifecycle keys", () => {
   });
 
   test("an invalid policy fails the preview naming the key and the stack file", () => {
-    expect(() => parse({ ...validAws(), deploy: { tagPolicy: "semver:>=1.2.3.4" } }, "prod")).toThrow(
+    expect(() =>
+      parse({ ...validAws(), ...prodAws, deploy: { tagPolicy: "semver:>=1.2.3.4" } }, "prod"),
+    ).toThrow(
       /^Invalid stack configuration in Pulumi\.prod\.yaml \(1 problem\):\n {2}- saltpipe:deploy\.tagPolicy: invalid semver comparator ">=1\.2\.3\.4"$/,
     );
   });
@@ -202,7 +212,7 @@ describe("deploy lifecycle keys", () => {
 
 describe("bad values fail with the key and the stack file", () => {
   test("the message names the stack file and every bad key at once", () => {
-    expect(() => parse({ ...validAws(), minions: 0, deploy: { batch: "150%" } }, "prod")).toThrow(
+    expect(() => parse({ ...validAws(), ...prodAws, minions: 0, deploy: { batch: "150%" } }, "prod")).toThrow(
       /^Invalid stack configuration in Pulumi\.prod\.yaml \(2 problems\):\n {2}- saltpipe:minions: 0 is out of range \(1\.\.500\)\n {2}- saltpipe:deploy\.batch: invalid value "150%"/,
     );
   });
@@ -294,8 +304,43 @@ describe("bad values fail with the key and the stack file", () => {
     ],
     [
       "subnet outside the VPC",
-      { aws: { region: "eu-west-1", subnetCidr: "10.9.0.0/24" } },
-      "aws.subnetCidr: 10.9.0.0/24 is not inside aws.vpcCidr 10.42.0.0/16",
+      { aws: { region: "eu-west-1", privateSubnetCidrs: ["10.42.8.0/24", "10.9.0.0/24"] } },
+      "aws.privateSubnetCidrs[1]: 10.9.0.0/24 is not inside aws.vpcCidr 10.42.0.0/16",
+    ],
+    [
+      "a key of an earlier release",
+      { aws: { region: "eu-west-1", availabilityZone: "eu-west-1a" } },
+      "aws.availabilityZone: was replaced by aws.availabilityZones (a list of at least 2 zones)",
+    ],
+    [
+      "one zone",
+      { aws: { region: "eu-west-1", availabilityZones: ["eu-west-1a"] } },
+      "aws.availabilityZones: lists 1 zone(s): at least 2 are needed (the load balancer spans them)",
+    ],
+    [
+      "a zone of another region",
+      { aws: { region: "eu-west-1", availabilityZones: ["eu-west-1a", "us-east-1b"] } },
+      "aws.availabilityZones[1]: us-east-1b is not in aws.region eu-west-1",
+    ],
+    [
+      "a subnet per zone",
+      { aws: { region: "eu-west-1", publicSubnetCidrs: ["10.42.1.0/24"] } },
+      "aws.publicSubnetCidrs: lists 1 subnet(s) for 2 availability zones (one per zone)",
+    ],
+    [
+      "a VPC too small for default subnets",
+      { aws: { region: "eu-west-1", vpcCidr: "10.42.0.0/24" } },
+      "aws.publicSubnetCidrs: is required: aws.vpcCidr 10.42.0.0/24 is too small for default /24 subnets (use /20 or larger, or list the subnets)",
+    ],
+    [
+      "bad NAT choice",
+      { aws: { region: "eu-west-1", natGateways: "none" } },
+      expect.stringMatching(/^aws\.natGateways: invalid value "none"/),
+    ],
+    [
+      "bad certificate ARN",
+      { aws: { region: "eu-west-1", certificateArn: "my-cert" } },
+      expect.stringMatching(/^aws\.certificateArn: invalid value "my-cert" \(an ACM certificate ARN/),
     ],
     [
       "bad AMI",
@@ -396,5 +441,88 @@ describe("bad values fail with the key and the stack file", () => {
         "registryPassword: is required when registry.username is set (pulumi config set --secret registryPassword …)",
       );
     });
+  });
+});
+
+describe("aws: load balancer and network", () => {
+  test("prod needs a certificate, or plain HTTP explicitly allowed", () => {
+    expect(problemsOf(validAws(), "prod")).toEqual([
+      "aws.certificateArn: is required on prod: the load balancer serves HTTPS with it (plain HTTP on prod only with aws.allowPlainHttp: true)",
+    ]);
+    const plain = parse({ ...validAws(), aws: { region: "eu-west-1", allowPlainHttp: true } }, "prod");
+    expect(plain.aws).toMatchObject({
+      certificateArn: undefined,
+      allowPlainHttp: true,
+      natGateways: "perAz",
+    });
+    const https = parse({ ...validAws(), ...prodAws }, "prod");
+    expect(https.aws).toMatchObject({ certificateArn: CERTIFICATE, natGateways: "perAz" });
+  });
+
+  test("zones, subnets and NAT can be set; subnets follow the zones", () => {
+    const spec = parse({
+      ...validAws(),
+      aws: {
+        region: "eu-west-1",
+        availabilityZones: ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        vpcCidr: "10.7.0.0/20",
+        natGateways: "perAz",
+      },
+    });
+    expect(spec.aws).toMatchObject({
+      publicSubnetCidrs: ["10.7.1.0/24", "10.7.2.0/24", "10.7.3.0/24"],
+      privateSubnetCidrs: ["10.7.9.0/24", "10.7.10.0/24", "10.7.11.0/24"],
+      natGateways: "perAz",
+    });
+  });
+});
+
+describe("existing: addresses and pinned host keys", () => {
+  const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEl0ZWRpdG9yLWhvc3Qta2V5LWZvci10ZXN0cy0xMjM0";
+  const existing = (master: Record<string, unknown>) => ({
+    cloud: "existing",
+    master: { os: "debian", address: "10.0.0.10", ...master },
+    minions: [{ name: "web-1", os: "debian", address: "10.0.0.11", user: "ops", privateAddress: "web-1" }],
+    registry: { server: "registry.example.com" },
+  });
+
+  test("a configured host key is pinned as `type base64`; privateAddress is kept", () => {
+    const spec = parse(existing({ hostKey: `${HOST_KEY} root@master`, user: "ops" }), "onprem");
+    expect(spec.master).toMatchObject({ hostKey: HOST_KEY, user: "ops" });
+    expect(spec.minions[0]).toMatchObject({ privateAddress: "web-1", hostKey: undefined });
+  });
+
+  test("a host key that is no key, or an RSA key, is refused", () => {
+    expect(problemsOf(existing({ hostKey: "not a key" }), "onprem")).toEqual([
+      "master.hostKey: is not an SSH public key line such as `ssh-ed25519 AAAA…`",
+    ]);
+    const rsa = `ssh-rsa ${Buffer.concat([Buffer.from([0, 0, 0, 7]), Buffer.from("ssh-rsa")]).toString("base64")}`;
+    expect(problemsOf(existing({ hostKey: rsa }), "onprem")[0]).toMatch(
+      /^master\.hostKey: is a ssh-rsa key: pin an ssh-ed25519/,
+    );
+  });
+
+  test("hostKey and privateAddress only apply to existing hosts", () => {
+    expect(problemsOf({ ...validAws(), master: { hostKey: HOST_KEY } })).toEqual([
+      'master.hostKey: only applies when cloud is "existing"',
+    ]);
+  });
+
+  test("an external registry may be pulled under another name and over plain HTTP", () => {
+    const spec = parse(
+      {
+        ...existing({}),
+        registry: { server: "127.0.0.1:5000", pullServer: "registry:5000", insecure: true },
+      },
+      "onprem",
+    );
+    expect(spec.registry).toMatchObject({
+      server: "127.0.0.1:5000",
+      pullServer: "registry:5000",
+      insecure: true,
+    });
+    expect(problemsOf({ ...validAws(), registry: { insecure: true } })).toEqual([
+      'registry.insecure: only applies to kind "external"',
+    ]);
   });
 });

@@ -17,6 +17,9 @@ import {
   setupMocks,
 } from "../../../test/unit/mocks";
 
+// Under a loaded machine a mocked program takes seconds to settle.
+jest.setTimeout(60_000);
+
 const salt: SaltSpec = { ...DEFAULTS.salt, installMethod: "onedir" };
 
 function statesCopy(edit?: (dir: string) => void): string {
