@@ -34,7 +34,7 @@ prepare_machine() {
   for flavour in host registry runtime node-build; do bash scripts/base-image.sh "$flavour" >/dev/null; done
   bash scripts/setup-salt.sh --wheelhouse >&2
   local wheelhouse
-  wheelhouse="$(find "$SALTPIPE_CACHE" -maxdepth 1 -type d -name 'wheelhouse-salt-*-py*' | sort -V | tail -n1)"
+  wheelhouse="$(bash scripts/setup-salt.sh --print-wheelhouse)"
   # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.
   mkdir -p "$SALTPIPE_ROOT/.state"
   ln -sfn "$wheelhouse" "$SALTPIPE_ROOT/.state/wheelhouse"

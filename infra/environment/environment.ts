@@ -16,7 +16,7 @@ import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
 import { LocalRegistry } from "../registry/local";
 import { SaltCluster } from "../salt/cluster";
-import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint } from "./salt-files";
+import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint, type SqsEndpoint } from "./salt-files";
 
 export interface EnvironmentArgs {
   readonly spec: Spec;
@@ -145,8 +145,11 @@ export class Environment extends pulumi.ComponentResource {
         networkName: hosts.networkName,
         baseImage: local.registryBaseImage,
         port: spec.registry.port,
-        notifyUrl: hookUrl(spec, master),
-        token: spec.secrets.webhookSecret,
+        // With the SQS transport (an emulator) the registry stays silent: events come from the queue.
+        notify:
+          spec.events.transport === "hook"
+            ? { url: hookUrl(spec, master), token: spec.secrets.webhookSecret }
+            : undefined,
       },
       { parent: this },
     );
@@ -157,6 +160,7 @@ export class Environment extends pulumi.ComponentResource {
         pushRepository: `${registry.pushHost}/${spec.registry.repository}`,
         pullRepository: `${registry.pullHost}/${spec.registry.repository}`,
         insecure: true,
+        sqs: sqsOffAws(spec),
       },
     };
   }
@@ -176,6 +180,7 @@ export class Environment extends pulumi.ComponentResource {
         namePrefix: `saltpipe-${spec.stack}`,
         repository: spec.registry.repository,
         keepImages: spec.registry.keepImages,
+        minions: spec.minions.map((m) => m.name),
         tags,
       },
       inAws,
@@ -205,6 +210,9 @@ export class Environment extends pulumi.ComponentResource {
         saltPorts: [spec.salt.publishPort, spec.salt.retPort],
         appPort: spec.app.proxyPort,
         masterInstanceProfile: ecr.masterInstanceProfile.name,
+        minionInstanceProfiles: Object.fromEntries(
+          Object.entries(ecr.minionInstanceProfiles).map(([minion, profile]) => [minion, profile.name]),
+        ),
         tags,
       },
       inAws,
@@ -217,7 +225,13 @@ export class Environment extends pulumi.ComponentResource {
         pushRepository: ecr.repositoryUrl,
         pullRepository: ecr.repositoryUrl,
         insecure: false,
-        sqs: { queueName: ecr.queueName, region: awsSpec.region },
+        sqs: {
+          queueUrl: ecr.queueUrl,
+          region: awsSpec.region,
+          account: ecr.repository.registryId,
+          waitSeconds: spec.events.sqs?.waitSeconds,
+        },
+        credentialHelper: "ecr-login",
       },
       login: ecr.login,
     };
@@ -236,7 +250,7 @@ export class Environment extends pulumi.ComponentResource {
     return {
       master,
       minions,
-      registry: { pushRepository: repository, pullRepository: repository, insecure: false },
+      registry: { pushRepository: repository, pullRepository: repository, insecure: false, sqs: sqsOffAws(spec) },
       login: spec.registry.username
         ? {
             server: spec.registry.server!,
@@ -246,6 +260,20 @@ export class Environment extends pulumi.ComponentResource {
         : undefined,
     };
   }
+}
+
+/** The SQS transport off AWS (an emulator such as moto): everything comes from `events.sqs`. */
+function sqsOffAws(spec: Spec): SqsEndpoint | undefined {
+  const sqs = spec.events.sqs;
+  if (spec.events.transport !== "sqs" || !sqs) return undefined;
+  return {
+    queueUrl: sqs.queueUrl!,
+    region: sqs.region!,
+    account: sqs.account!,
+    endpointUrl: sqs.endpointUrl,
+    metadataEndpoint: sqs.metadataEndpoint,
+    waitSeconds: sqs.waitSeconds,
+  };
 }
 
 function resolvePaths(spec: Spec, projectDir: string): Spec {

@@ -37,6 +37,8 @@ export interface AwsHostsArgs {
   readonly appCidrs?: readonly string[];
   /** Instance profile for the master (e.g. read access to the registry event queue). */
   readonly masterInstanceProfile?: pulumi.Input<string>;
+  /** Instance profile per minion name (e.g. pull access to the ECR repository). */
+  readonly minionInstanceProfiles?: Readonly<Record<string, pulumi.Input<string>>>;
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -159,7 +161,10 @@ export class AwsHosts extends pulumi.ComponentResource {
             machine.role === "master" ? this.masterSecurityGroup.id : this.minionSecurityGroup.id,
           ],
           keyName: keyPair.keyName,
-          iamInstanceProfile: machine.role === "master" ? args.masterInstanceProfile : undefined,
+          iamInstanceProfile:
+            machine.role === "master"
+              ? args.masterInstanceProfile
+              : args.minionInstanceProfiles?.[machine.name],
           disableApiTermination: spec.terminationProtection,
           rootBlockDevice: { volumeSize: spec.rootVolumeGb, volumeType: "gp3", encrypted: true },
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
