@@ -250,7 +250,12 @@ export class Environment extends pulumi.ComponentResource {
     return {
       master,
       minions,
-      registry: { pushRepository: repository, pullRepository: repository, insecure: false, sqs: sqsOffAws(spec) },
+      registry: {
+        pushRepository: repository,
+        pullRepository: repository,
+        insecure: false,
+        sqs: sqsOffAws(spec),
+      },
       login: spec.registry.username
         ? {
             server: spec.registry.server!,

@@ -129,7 +129,6 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
       detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["saltpipe/app"] },
     });
     const queueArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`;
-    const repositoryArn = "arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app";
     const queuePolicy = JSON.parse(ofType("aws:sqs/queuePolicy:QueuePolicy")[0].inputs.policy);
     expect(queuePolicy).toEqual({
       Version: "2012-10-17",
