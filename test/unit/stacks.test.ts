@@ -3,7 +3,13 @@
  * resources exist, their key properties, what depends on what, and that secrets stay secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Environment, readStackConfig } from "../../infra";
+import {
+  Environment,
+  eventQueuePolicy,
+  masterQueuePolicy,
+  minionPullPolicy,
+  readStackConfig,
+} from "../../infra";
 import { AUTO_NAME_SUFFIX } from "../../infra/config/limits";
 import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import {
@@ -129,24 +135,11 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
       detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["saltpipe/app"] },
     });
     const queueArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`;
+    // The component deploys exactly the rendered documents (their values: infra/render/__tests__/aws-events.test.ts).
     const queuePolicy = JSON.parse(ofType("aws:sqs/queuePolicy:QueuePolicy")[0].inputs.policy);
-    expect(queuePolicy).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "OnlyThePushRule",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: "sqs:SendMessage",
-          Resource: queueArn,
-          Condition: {
-            ArnEquals: {
-              "aws:SourceArn": `arn:aws:events:eu-west-1:123456789012:rule/${stack}-registry-push`,
-            },
-          },
-        },
-      ],
-    });
+    expect(queuePolicy).toEqual(
+      eventQueuePolicy(queueArn, `arn:aws:events:eu-west-1:123456789012:rule/${stack}-registry-push`),
+    );
     const dlqArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-dlq`;
     expect(JSON.parse(named(`${stack}-registry-events`).inputs.redrivePolicy)).toEqual({
       deadLetterTargetArn: dlqArn,
@@ -160,17 +153,7 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
 
   test("the master's role can only receive, delete and inspect its own queue", () => {
     const policy = JSON.parse(named(`${stack}-registry-iam-master-queue`).inputs.policy);
-    expect(policy).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "ReadItsQueue",
-          Effect: "Allow",
-          Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-          Resource: `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`,
-        },
-      ],
-    });
+    expect(policy).toEqual(masterQueuePolicy(`arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`));
     // Its only policy: nothing in ECR, no SendMessage, nothing else attached.
     const masterPolicies = ofType("aws:iam/rolePolicy:RolePolicy").filter(
       (r) => r.inputs.role === `${stack}-registry-iam-master-id`,
@@ -183,18 +166,7 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
     const minions = (stackConfig(stack) as { minions: { name: string }[] }).minions;
     for (const m of minions) {
       const policy = JSON.parse(named(`${stack}-registry-iam-${m.name}-pull`).inputs.policy);
-      expect(policy).toEqual({
-        Version: "2012-10-17",
-        Statement: [
-          { Sid: "RegistryToken", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-          {
-            Sid: "PullThisRepository",
-            Effect: "Allow",
-            Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            Resource: "arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app",
-          },
-        ],
-      });
+      expect(policy).toEqual(minionPullPolicy("arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app"));
       expect(named(`${stack}-hosts-${m.name}`, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBe(
         `${stack}-registry-iam-${m.name}`,
       );
