@@ -73,12 +73,6 @@ def dlq_bodies(c):
     return {"bodies": [m["Body"] for m in got.get("Messages", [])]}
 
 
-def test_pattern(c):
-    events = client("events")
-    return {"matches": [events.test_event_pattern(EventPattern=json.dumps(c["pattern"]), Event=json.dumps(e))["Result"]
-                        for e in c["events"]]}
-
-
 def token(c):
     data = client("ecr").get_authorization_token()["authorizationData"][0]
     return {"proxyEndpoint": data["proxyEndpoint"]}
