@@ -52,12 +52,19 @@ export class EcrIam extends pulumi.ComponentResource {
     const roles: Record<string, aws.iam.Role> = {};
     const profiles: Record<string, aws.iam.InstanceProfile> = {};
     const pull = pulumi.output(args.repositoryArn).apply((arn) => JSON.stringify(minionPullPolicy(arn)));
-    for (const minion of args.minions) {
-      const role = new aws.iam.Role(`${name}-${minion}`, { assumeRolePolicy: trust, tags }, parent);
-      new aws.iam.RolePolicy(`${name}-${minion}-pull`, { role: role.id, policy: pull }, parent);
+    // Named by position, not by minion name: IAM role names (resource name + the provider's
+    // random suffix) must fit 64 characters for the longest environment name admitted.
+    args.minions.forEach((minion, i) => {
+      const short = `${name}-m${i + 1}`;
+      const role = new aws.iam.Role(
+        short,
+        { assumeRolePolicy: trust, tags: { ...tags, "saltpipe:minion": minion } },
+        parent,
+      );
+      new aws.iam.RolePolicy(`${short}-pull`, { role: role.id, policy: pull }, parent);
       roles[minion] = role;
-      profiles[minion] = new aws.iam.InstanceProfile(`${name}-${minion}`, { role: role.name, tags }, parent);
-    }
+      profiles[minion] = new aws.iam.InstanceProfile(short, { role: role.name, tags }, parent);
+    });
     this.minionRoles = roles;
     this.minionInstanceProfiles = profiles;
     this.registerOutputs({

@@ -130,7 +130,7 @@ export class EcrRegistry extends pulumi.ComponentResource {
     );
 
     const iam = new EcrIam(
-      `${name}-iam`,
+      name,
       {
         queueArn: this.queue.arn,
         repositoryArn: this.repository.arn,

@@ -152,31 +152,29 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
   });
 
   test("the master's role can only receive, delete and inspect its own queue", () => {
-    const policy = JSON.parse(named(`${stack}-registry-iam-master-queue`).inputs.policy);
+    const policy = JSON.parse(named(`${stack}-registry-master-queue`).inputs.policy);
     expect(policy).toEqual(masterQueuePolicy(`arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`));
     // Its only policy: nothing in ECR, no SendMessage, nothing else attached.
     const masterPolicies = ofType("aws:iam/rolePolicy:RolePolicy").filter(
-      (r) => r.inputs.role === `${stack}-registry-iam-master-id`,
+      (r) => r.inputs.role === `${stack}-registry-master-id`,
     );
-    expect(masterPolicies.map((r) => r.name)).toEqual([`${stack}-registry-iam-master-queue`]);
+    expect(masterPolicies.map((r) => r.name)).toEqual([`${stack}-registry-master-queue`]);
     expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
   });
 
   test("each minion has its own instance role that can pull this repository only", () => {
     const minions = (stackConfig(stack) as { minions: { name: string }[] }).minions;
-    for (const m of minions) {
-      const policy = JSON.parse(named(`${stack}-registry-iam-${m.name}-pull`).inputs.policy);
+    for (const [i, m] of minions.entries()) {
+      const policy = JSON.parse(named(`${stack}-registry-m${i + 1}-pull`).inputs.policy);
       expect(policy).toEqual(minionPullPolicy("arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app"));
       expect(named(`${stack}-hosts-${m.name}`, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBe(
-        `${stack}-registry-iam-${m.name}`,
+        `${stack}-registry-m${i + 1}`,
       );
     }
     expect(named(`${stack}-hosts-master`, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBe(
-      `${stack}-registry-iam-master`,
+      `${stack}-registry-master`,
     );
-    const trust = JSON.parse(
-      named(`${stack}-registry-iam-master`, "aws:iam/role:Role").inputs.assumeRolePolicy,
-    );
+    const trust = JSON.parse(named(`${stack}-registry-master`, "aws:iam/role:Role").inputs.assumeRolePolicy);
     expect(trust.Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
