@@ -29,3 +29,18 @@ export {
 export { renderPillar, type PillarOptions } from "./render/salt-pillar";
 export { renderRegistryConfig, type RegistryConfigOptions } from "./render/registry";
 export { OS_INFO, type OsInfo } from "./render/os";
+export {
+  ecrPushEventPattern,
+  eventQueuePolicy,
+  redrivePolicy,
+  ec2AssumeRolePolicy,
+  masterQueuePolicy,
+  minionPullPolicy,
+  renderSqsEngineConfig,
+  ecrRegistryHost,
+  ecrDockerConfig,
+  EVENT_QUEUE,
+  type PolicyDocument,
+  type PolicyStatement,
+  type SqsEngineOptions,
+} from "./render/aws-events";

@@ -39,7 +39,7 @@ prepare_machine() {
   mkdir -p "$STATE"
   bash scripts/prepare.sh --for up || die "the machine preparation failed (above)"
   local wheelhouse
-  wheelhouse="$(find "$SALTPIPE_CACHE" -maxdepth 1 -type d -name 'wheelhouse-salt-*-py*' | sort -V | tail -n1)"
+  wheelhouse="$(bash scripts/setup-salt.sh --print-wheelhouse)"
   # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.
   mkdir -p "$SALTPIPE_ROOT/.state"
   ln -sfn "$wheelhouse" "$SALTPIPE_ROOT/.state/wheelhouse"

@@ -2,9 +2,11 @@
 # Project-local Salt for the real-Salt tests (`npm run setup:salt`), and an offline
 # wheelhouse of the same pins for hosts that install Salt with the `pip` method.
 #
-#   scripts/setup-salt.sh               venv in $SALTPIPE_CACHE/salt-<ver>-py<pyver>/ (reused when complete)
-#   scripts/setup-salt.sh --wheelhouse  also build $SALTPIPE_CACHE/wheelhouse-salt-<ver>-py<pyver>/
+#   scripts/setup-salt.sh               venv in $SALTPIPE_CACHE/salt-<ver>-py<pyver>-<pins>/ (reused when complete)
+#   scripts/setup-salt.sh --wheelhouse  also build $SALTPIPE_CACHE/wheelhouse-salt-<ver>-py<pyver>-<pins>/
 #   scripts/setup-salt.sh --print-venv  print the venv path and exit (used by the tests' error messages)
+#   scripts/setup-salt.sh --print-wheelhouse  print the wheelhouse path and exit
+# <pins> is a hash of the pin files: a changed closure builds beside the old one, never over it.
 #   scripts/setup-salt.sh --force       rebuild the venv even if it looks complete
 #
 # Environment: SALTPIPE_PYTHON (default python3) picks the interpreter.
@@ -21,7 +23,8 @@ for arg in "$@"; do
     --wheelhouse) want_wheelhouse=1 ;;
     --force) force=1 ;;
     --print-venv) print_only=1 ;;
-    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
+    --print-wheelhouse) print_only=2 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (try --help)" ;;
   esac
 done
@@ -35,14 +38,17 @@ salt_version="$(sed -n 's/^salt==\([0-9.]*\)$/\1/p' "$req")"
 python="${SALTPIPE_PYTHON:-python3}"
 command -v "$python" >/dev/null || die "$python not found (set SALTPIPE_PYTHON)"
 pyver="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-venv="$SALTPIPE_CACHE/salt-$salt_version-py$pyver"
-wheelhouse="$SALTPIPE_CACHE/wheelhouse-salt-$salt_version-py$pyver"
 # The venv is complete when this stamp holds the hash of both pin files.
 pins_hash="$(cat "$req" "$lint_req" | sha256sum | cut -c1-16)"
+venv="$SALTPIPE_CACHE/salt-$salt_version-py$pyver-$pins_hash"
+wheelhouse="$SALTPIPE_CACHE/wheelhouse-salt-$salt_version-py$pyver-$pins_hash"
 stamp="$venv/.saltpipe-complete"
 
-if ((print_only)); then
+if ((print_only == 1)); then
   echo "$venv"
+  exit 0
+elif ((print_only == 2)); then
+  echo "$wheelhouse"
   exit 0
 fi
 

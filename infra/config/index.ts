@@ -1,4 +1,5 @@
 export * from "./spec";
+export type { EventsSpec, EventTransport, SqsEventsSpec } from "./events";
 export { DEFAULTS } from "./defaults";
 export {
   ConfigError,

@@ -5,6 +5,8 @@
  * component and render function consumes them, so nothing deeper re-reads config.
  */
 
+import type { EventsSpec } from "./events";
+
 /** Where the hosts of a stack come from. */
 export type Cloud = "aws" | "local" | "existing";
 
@@ -206,6 +208,8 @@ export interface EnvironmentSpec<S = unknown> {
   readonly registry: RegistrySpec;
   readonly aws?: AwsSpec;
   readonly local?: LocalSpec;
+  /** How push events reach the master: the hook, or SQS (AWS; an emulator off AWS). */
+  readonly events: EventsSpec;
   /** OpenSSH public key derived from `sshPrivateKey`: installed on the hosts. */
   readonly sshPublicKey: string;
   readonly secrets: SecretsSpec<S>;

@@ -10,6 +10,7 @@ import { DEFAULTS, defaultSubnetCidrs, SALT_VERSION_PATTERN } from "./defaults";
 import { checkAwsNames, checkLocalNames, checkLocalPorts, checkProxyPort } from "./limits";
 import type { StackFileFacts } from "./stack-file";
 import { hostKeyProblem, parseHostKey } from "../ssh/host-key";
+import { parseEvents } from "./events";
 import { tagPolicyProblem } from "./tag-policy";
 import type {
   AppSpec,
@@ -42,6 +43,7 @@ const TOP_LEVEL_KEYS = [
   "registry",
   "aws",
   "local",
+  "events",
   "webhookSecret",
   "registryPassword",
   "sshPrivateKey",
@@ -117,6 +119,7 @@ export function parseStackConfig(
   const aws = cloud === "aws" ? parseAws(p, cfg.aws, ctx.stack) : rejectSection(p, "aws", cfg.aws, cloud);
   const local =
     cloud === "local" ? parseLocal(p, cfg.local, ctx.stack) : rejectSection(p, "local", cfg.local, cloud);
+  const events = parseEvents(p, cfg.events, cloud);
   // A secret given in plain text gets one problem (set it as a secret), not also "is required".
   const sshPublicKey = cfg.sshPrivateKey === undefined ? publicKeyOf(p, ctx.secrets.sshPrivateKey) : "";
   if (cfg.webhookSecret === undefined) checkWebhookSecret(p, ctx.secrets.webhookSecret);
@@ -150,6 +153,7 @@ export function parseStackConfig(
     registry,
     aws,
     local,
+    events,
     sshPublicKey,
     secrets: {
       webhookSecret: ctx.secrets.webhookSecret ?? "",

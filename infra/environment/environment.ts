@@ -16,7 +16,7 @@ import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
 import { LocalRegistry } from "../registry/local";
 import { SaltCluster } from "../salt/cluster";
-import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint } from "./salt-files";
+import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint, type SqsEndpoint } from "./salt-files";
 
 export interface EnvironmentArgs {
   readonly spec: Spec;
@@ -162,8 +162,11 @@ export class Environment extends pulumi.ComponentResource {
         networkName: hosts.networkName,
         baseImage: local.registryBaseImage,
         port: spec.registry.port,
-        notifyUrl: hookUrl(spec, master),
-        token: spec.secrets.webhookSecret,
+        // With the SQS transport (an emulator) the registry stays silent: events come from the queue.
+        notify:
+          spec.events.transport === "hook"
+            ? { url: hookUrl(spec, master), token: spec.secrets.webhookSecret }
+            : undefined,
       },
       { parent: this },
     );
@@ -174,6 +177,7 @@ export class Environment extends pulumi.ComponentResource {
         pushRepository: `${registry.pushHost}/${spec.registry.repository}`,
         pullRepository: `${registry.pullHost}/${spec.registry.repository}`,
         insecure: true,
+        sqs: sqsOffAws(spec),
       },
     };
   }
@@ -193,6 +197,7 @@ export class Environment extends pulumi.ComponentResource {
         namePrefix: `saltpipe-${spec.stack}`,
         repository: spec.registry.repository,
         keepImages: spec.registry.keepImages,
+        minions: spec.minions.map((m) => m.name),
         tags,
       },
       inAws,
@@ -228,6 +233,9 @@ export class Environment extends pulumi.ComponentResource {
           certificateArn: awsSpec.certificateArn,
         },
         masterInstanceProfile: ecr.masterInstanceProfile.name,
+        minionInstanceProfiles: Object.fromEntries(
+          Object.entries(ecr.minionInstanceProfiles).map(([minion, profile]) => [minion, profile.name]),
+        ),
         tags,
       },
       inAws,
@@ -241,7 +249,13 @@ export class Environment extends pulumi.ComponentResource {
         pushRepository: ecr.repositoryUrl,
         pullRepository: ecr.repositoryUrl,
         insecure: false,
-        sqs: { queueName: ecr.queueName, region: awsSpec.region },
+        sqs: {
+          queueUrl: ecr.queueUrl,
+          region: awsSpec.region,
+          account: ecr.repository.registryId,
+          waitSeconds: spec.events.sqs?.waitSeconds,
+        },
+        credentialHelper: "ecr-login",
       },
       login: ecr.login,
     };
@@ -266,7 +280,12 @@ export class Environment extends pulumi.ComponentResource {
     return {
       master,
       minions,
-      registry: { pushRepository: repository, pullRepository, insecure: spec.registry.insecure },
+      registry: {
+        pushRepository: repository,
+        pullRepository,
+        insecure: spec.registry.insecure,
+        sqs: sqsOffAws(spec),
+      },
       login: spec.registry.username
         ? {
             server: spec.registry.server!,
@@ -276,6 +295,20 @@ export class Environment extends pulumi.ComponentResource {
         : undefined,
     };
   }
+}
+
+/** The SQS transport off AWS (an emulator such as moto): everything comes from `events.sqs`. */
+function sqsOffAws(spec: Spec): SqsEndpoint | undefined {
+  const sqs = spec.events.sqs;
+  if (spec.events.transport !== "sqs" || !sqs) return undefined;
+  return {
+    queueUrl: sqs.queueUrl!,
+    region: sqs.region!,
+    account: sqs.account!,
+    endpointUrl: sqs.endpointUrl,
+    metadataEndpoint: sqs.metadataEndpoint,
+    waitSeconds: sqs.waitSeconds,
+  };
 }
 
 function resolvePaths(spec: Spec, projectDir: string): Spec {

@@ -46,6 +46,8 @@ export interface AwsHostsArgs {
   readonly loadBalancer?: LoadBalancerOptions;
   /** Instance profile for the master (e.g. read access to the registry event queue). */
   readonly masterInstanceProfile?: pulumi.Input<string>;
+  /** Instance profile per minion name (e.g. pull access to the ECR repository). */
+  readonly minionInstanceProfiles?: Readonly<Record<string, pulumi.Input<string>>>;
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -181,7 +183,9 @@ export class AwsHosts extends pulumi.ComponentResource {
           associatePublicIpAddress: isMaster,
           vpcSecurityGroupIds: [isMaster ? this.masterSecurityGroup.id : this.minionSecurityGroup.id],
           keyName: keyPair.keyName,
-          iamInstanceProfile: isMaster ? args.masterInstanceProfile : undefined,
+          iamInstanceProfile: isMaster
+            ? args.masterInstanceProfile
+            : args.minionInstanceProfiles?.[machine.name],
           userData: pulumi.secret(
             pulumi
               .all([hostKey.privateKeyOpenssh, publicHostKey])

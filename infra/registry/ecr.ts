@@ -1,6 +1,8 @@
 /**
  * EcrRegistry: an ECR repository (scan on push, lifecycle policy) whose successful pushes
- * reach the master through EventBridge → SQS, read by Salt's `sqs_events` engine.
+ * reach the master through EventBridge → SQS, read by the master's `saltpipe_sqs` engine
+ * (salt-states/salt/_engines/saltpipe_sqs.py). Every policy and pattern comes from
+ * infra/render/aws-events.ts; the roles from ./ecr-iam.ts.
  *
  * Why SQS and not an API destination to salt-api: the master needs no inbound port at
  * all, the queue is durable (14 days, with a dead-letter queue for poison messages),
@@ -9,6 +11,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { ecrPushEventPattern, EVENT_QUEUE, eventQueuePolicy, redrivePolicy } from "../render/aws-events";
+import { EcrIam } from "./ecr-iam";
 
 export interface EcrRegistryArgs {
   readonly namePrefix: string;
@@ -16,6 +20,8 @@ export interface EcrRegistryArgs {
   readonly repository: string;
   /** How many images the lifecycle policy keeps. */
   readonly keepImages: number;
+  /** Minion names: each gets its own instance profile that may pull this repository only. */
+  readonly minions?: readonly string[];
   readonly tags?: Readonly<Record<string, string>>;
 }
 
@@ -24,8 +30,12 @@ export class EcrRegistry extends pulumi.ComponentResource {
   readonly repositoryUrl: pulumi.Output<string>;
   readonly queue: aws.sqs.Queue;
   readonly queueName: pulumi.Output<string>;
-  /** Instance profile that lets the master read (and delete) the queue's messages. */
+  /** What the master's `saltpipe_sqs` engine long-polls. */
+  readonly queueUrl: pulumi.Output<string>;
+  /** Instance profile that lets the master read (and delete) the queue's messages, nothing else. */
   readonly masterInstanceProfile: aws.iam.InstanceProfile;
+  /** Per minion name: an instance profile that may pull this repository (credential helper). */
+  readonly minionInstanceProfiles: Readonly<Record<string, aws.iam.InstanceProfile>>;
   /** Registry login for pushes, from a token fetched at run time (tokens expire after 12 h). */
   readonly login: {
     server: pulumi.Output<string>;
@@ -70,33 +80,30 @@ export class EcrRegistry extends pulumi.ComponentResource {
 
     const deadLetters = new aws.sqs.Queue(
       `${name}-dlq`,
-      { messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true, tags },
+      { messageRetentionSeconds: EVENT_QUEUE.retentionSeconds, sqsManagedSseEnabled: true, tags },
       parent,
     );
     this.queue = new aws.sqs.Queue(
       `${name}-events`,
       {
-        messageRetentionSeconds: 1209600,
-        visibilityTimeoutSeconds: 60,
+        messageRetentionSeconds: EVENT_QUEUE.retentionSeconds,
+        visibilityTimeoutSeconds: EVENT_QUEUE.visibilityTimeoutSeconds,
+        // The engine long-polls; the queue's own default matches it.
+        receiveWaitTimeSeconds: EVENT_QUEUE.waitSeconds,
         sqsManagedSseEnabled: true,
-        redrivePolicy: deadLetters.arn.apply((arn) =>
-          JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }),
-        ),
+        redrivePolicy: deadLetters.arn.apply((arn) => JSON.stringify(redrivePolicy(arn))),
         tags,
       },
       parent,
     );
     this.queueName = this.queue.name;
+    this.queueUrl = this.queue.url;
 
     const rule = new aws.cloudwatch.EventRule(
       `${name}-push`,
       {
         description: `Successful pushes to ${args.repository}`,
-        eventPattern: JSON.stringify({
-          source: ["aws.ecr"],
-          "detail-type": ["ECR Image Action"],
-          detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": [args.repository] },
-        }),
+        eventPattern: JSON.stringify(ecrPushEventPattern(args.repository)),
         tags,
       },
       parent,
@@ -105,21 +112,9 @@ export class EcrRegistry extends pulumi.ComponentResource {
       `${name}-events`,
       {
         queueUrl: this.queue.url,
-        policy: pulumi.all([this.queue.arn, rule.arn]).apply(([queueArn, ruleArn]) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "OnlyThePushRule",
-                Effect: "Allow",
-                Principal: { Service: "events.amazonaws.com" },
-                Action: "sqs:SendMessage",
-                Resource: queueArn,
-                Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
-              },
-            ],
-          }),
-        ),
+        policy: pulumi
+          .all([this.queue.arn, rule.arn])
+          .apply(([queueArn, ruleArn]) => JSON.stringify(eventQueuePolicy(queueArn, ruleArn))),
       },
       parent,
     );
@@ -128,58 +123,24 @@ export class EcrRegistry extends pulumi.ComponentResource {
       {
         rule: rule.name,
         arn: this.queue.arn,
-        retryPolicy: { maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 },
+        retryPolicy: { ...EVENT_QUEUE.targetRetry },
         deadLetterConfig: { arn: deadLetters.arn },
       },
       parent,
     );
 
-    const role = new aws.iam.Role(
-      `${name}-master`,
+    const iam = new EcrIam(
+      name,
       {
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [
-            { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
-          ],
-        }),
+        queueArn: this.queue.arn,
+        repositoryArn: this.repository.arn,
+        minions: args.minions ?? [],
         tags,
       },
       parent,
     );
-    new aws.iam.RolePolicy(
-      `${name}-master-queue`,
-      {
-        role: role.id,
-        policy: pulumi.all([this.queue.arn, this.repository.arn]).apply(([queueArn, repositoryArn]) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Effect: "Allow",
-                Action: [
-                  "sqs:ReceiveMessage",
-                  "sqs:DeleteMessage",
-                  "sqs:GetQueueAttributes",
-                  "sqs:GetQueueUrl",
-                ],
-                Resource: queueArn,
-              },
-              // The master mints short-lived pull tokens for the minions at deploy time,
-              // so minions hold no AWS credentials at all.
-              { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-              {
-                Effect: "Allow",
-                Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"],
-                Resource: repositoryArn,
-              },
-            ],
-          }),
-        ),
-      },
-      parent,
-    );
-    this.masterInstanceProfile = new aws.iam.InstanceProfile(`${name}-master`, { role: role.name }, parent);
+    this.masterInstanceProfile = iam.masterInstanceProfile;
+    this.minionInstanceProfiles = iam.minionInstanceProfiles;
 
     const token = aws.ecr.getAuthorizationTokenOutput({ registryId: this.repository.registryId }, parent);
     this.login = {
@@ -187,6 +148,10 @@ export class EcrRegistry extends pulumi.ComponentResource {
       username: token.userName,
       password: pulumi.secret(token.password),
     };
-    this.registerOutputs({ repositoryUrl: this.repositoryUrl, queueName: this.queueName });
+    this.registerOutputs({
+      repositoryUrl: this.repositoryUrl,
+      queueName: this.queueName,
+      queueUrl: this.queueUrl,
+    });
   }
 }

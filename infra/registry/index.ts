@@ -1,2 +1,3 @@
 export * from "./local";
 export * from "./ecr";
+export * from "./ecr-iam";

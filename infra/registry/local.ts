@@ -19,10 +19,11 @@ export interface LocalRegistryArgs {
   readonly baseImage: pulumi.Input<string>;
   /** Port published on 127.0.0.1 for pushes from this machine. */
   readonly port: number;
-  /** Webhook URL on the master. */
-  readonly notifyUrl: pulumi.Input<string>;
-  /** Bearer token sent with every notification (a Pulumi secret). */
-  readonly token: pulumi.Input<string>;
+  /**
+   * Where the registry posts push notifications: the master's webhook and the bearer token
+   * (a Pulumi secret). Absent when the environment's events come another way (SQS).
+   */
+  readonly notify?: { readonly url: pulumi.Input<string>; readonly token: pulumi.Input<string> };
   /** Directory holding the registry image's Dockerfile (default: the package's `images/registry`). */
   readonly imageContext?: string;
 }
@@ -47,9 +48,11 @@ export class LocalRegistry extends pulumi.ComponentResource {
       { name: `${args.namePrefix}-registry-data` },
       { parent: this },
     );
-    const config = pulumi
-      .all([args.notifyUrl, args.token])
-      .apply(([notifyUrl, token]) => renderRegistryConfig({ notifyUrl, token }));
+    const config = args.notify
+      ? pulumi
+          .all([args.notify.url, args.notify.token])
+          .apply(([notifyUrl, token]) => renderRegistryConfig({ notifyUrl, token }))
+      : pulumi.output(renderRegistryConfig({}));
     this.container = new docker.Container(
       `${name}-container`,
       {

@@ -24,9 +24,15 @@ const SERVICES: Record<SaltRole, readonly string[]> = {
   minion: ["salt-minion"],
 };
 
-/** Python packages a role needs beyond Salt itself (rest_cherrypy for salt-api). */
+/** boto3/botocore for the master's `saltpipe_sqs` engine; the same pins as requirements/salt.txt (unit-tested). */
+export const BOTO3_PINS = ["boto3==1.44.8", "botocore==1.44.8"] as const;
+
+/**
+ * Python packages a role needs beyond Salt itself: rest_cherrypy for salt-api, boto3 for the
+ * SQS engine (onedir: `salt-pip install`, into Salt's own Python).
+ */
 const ROLE_PACKAGES: Record<SaltRole, readonly string[]> = {
-  master: ["CherryPy"],
+  master: ["CherryPy", ...BOTO3_PINS],
   minion: [],
 };
 

@@ -33,6 +33,8 @@ export interface PillarOptions {
     readonly repository: string;
     readonly username?: string;
     readonly password?: string;
+    /** Docker credential helper for `server` (`ecr-login`: the minion's instance role, no password). */
+    readonly credentialHelper?: "ecr-login";
   };
   /** Blue/green host ports on the minions (default DEFAULTS.app.slots: 18081/18082). */
   readonly slots?: { readonly blue: number; readonly green: number };
@@ -51,6 +53,8 @@ export function renderPillar(o: PillarOptions): string {
   if (Boolean(o.registry.username) !== Boolean(o.registry.password)) {
     throw new Error("registry: username and password go together");
   }
+  if (o.registry.credentialHelper && o.registry.password)
+    throw new Error("registry: a credential helper or a password, not both");
   const slots = o.slots ?? DEFAULTS.app.slots;
   if (slots.blue === slots.green) throw new Error("slots: blue and green need different ports");
   const upstreamFile = `/etc/nginx/saltpipe/${o.app.name}-upstream.conf`;
@@ -82,6 +86,7 @@ export function renderPillar(o: PillarOptions): string {
         repository: o.registry.repository,
         username: o.registry.username ?? "",
         password: o.registry.password ?? "",
+        credential_helper: o.registry.credentialHelper ?? "",
       },
     },
   };
@@ -97,6 +102,7 @@ export function pillarFromSpec(
   registryServer: string,
   registryPassword?: string,
   dockerDaemonConfig?: Readonly<Record<string, unknown>>,
+  credentialHelper?: "ecr-login",
 ): string {
   return renderPillar({
     environment: spec.environment,
@@ -112,6 +118,7 @@ export function pillarFromSpec(
       repository: spec.registry.repository,
       username: registryPassword ? spec.registry.username : undefined,
       password: registryPassword,
+      credentialHelper,
     },
     dockerDaemonConfig,
   });

@@ -28,16 +28,25 @@ export function saltVenv(): string {
         .filter((d) => d.startsWith(`salt-${version}-py`))
         .map((d) => path.join(cache, d))
     : [];
+  // Only a venv built from these very pins (scripts/setup-salt.sh stamps it with their hash).
+  const pins = crypto
+    .createHash("sha256")
+    .update(fs.readFileSync(path.join(REPO, "requirements/salt.txt")))
+    .update(fs.readFileSync(path.join(REPO, "requirements/salt-lint.txt")))
+    .digest("hex")
+    .slice(0, 16);
+  const stampOf = (dir: string) => fs.readFileSync(path.join(dir, ".saltpipe-complete"), "utf8").trim();
   const complete = candidates.filter(
     (dir) =>
       fs.existsSync(path.join(dir, ".saltpipe-complete")) &&
+      stampOf(dir) === pins &&
       ["salt-master", "salt-minion", "salt-api", "salt-call", "salt-run", "salt-key", "salt-lint"].every(
         (b) => fs.existsSync(path.join(dir, "bin", b)),
       ),
   );
   if (complete.length === 0) {
     throw new Error(
-      `Salt ${version} venv not found under ${cache} (salt-${version}-py<ver>/): run \`npm run setup:salt\` first.`,
+      `Salt ${version} venv for requirements/salt.txt (pins ${pins}) not found under ${cache}: run \`npm run setup:salt\` first.`,
     );
   }
   return complete.sort().at(-1)!;

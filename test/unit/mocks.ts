@@ -166,8 +166,9 @@ export function ofType(type: string): Recorded[] {
   return recorded.filter((r) => r.type === type);
 }
 
-export function named(name: string): Recorded {
-  const found = recorded.find((r) => r.name === name);
+/** The resource named `name` (of `type`, when a component and a resource share the name). */
+export function named(name: string, type?: string): Recorded {
+  const found = recorded.find((r) => r.name === name && (type === undefined || r.type === type));
   if (!found) throw new Error(`no resource named ${name}; have: ${recorded.map((r) => r.name).join(", ")}`);
   return found;
 }

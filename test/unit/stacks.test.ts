@@ -3,7 +3,13 @@
  * resources exist, their key properties, what depends on what, and that secrets stay secret.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Environment, readStackConfig } from "../../infra";
+import {
+  Environment,
+  eventQueuePolicy,
+  masterQueuePolicy,
+  minionPullPolicy,
+  readStackConfig,
+} from "../../infra";
 import { AUTO_NAME_SUFFIX } from "../../infra/config/limits";
 import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import {
@@ -80,9 +86,10 @@ function plaintextInputs(filter: (r: Recorded) => boolean = () => true): string 
 
 describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
   let env: Environment;
+  // Building the whole program under mocks takes seconds on a loaded machine.
   beforeAll(async () => {
     env = await build(stack);
-  });
+  }, 60_000);
 
   test("one instance per machine, each with an encrypted root volume and IMDSv2", () => {
     const spec = stackConfig(stack) as { minions: { name: string }[] };
@@ -261,22 +268,72 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
       "detail-type": ["ECR Image Action"],
       detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["saltpipe/app"] },
     });
+    const queueArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`;
+    // The component deploys exactly the rendered documents (their values: infra/render/__tests__/aws-events.test.ts).
     const queuePolicy = JSON.parse(ofType("aws:sqs/queuePolicy:QueuePolicy")[0].inputs.policy);
-    expect(queuePolicy.Statement[0].Condition.ArnEquals["aws:SourceArn"]).toMatch(/rule\/.*-registry-push$/);
-    const rolePolicy = JSON.parse(named(`${stack}-registry-master-queue`).inputs.policy);
-    expect(rolePolicy.Statement).toEqual([
-      expect.objectContaining({ Resource: expect.stringMatching(/^arn:aws:sqs:.*-registry-events$/) }),
-      { Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" },
-      expect.objectContaining({ Resource: "arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app" }),
-    ]);
-    const withProfile = ofType("aws:ec2/instance:Instance").filter((i) => i.inputs.iamInstanceProfile);
-    expect(withProfile.map((i) => i.name)).toEqual([`${stack}-hosts-master`]);
+    expect(queuePolicy).toEqual(
+      eventQueuePolicy(queueArn, `arn:aws:events:eu-west-1:123456789012:rule/${stack}-registry-push`),
+    );
+    const dlqArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-dlq`;
+    expect(JSON.parse(named(`${stack}-registry-events`).inputs.redrivePolicy)).toEqual({
+      deadLetterTargetArn: dlqArn,
+      maxReceiveCount: 5,
+    });
+    expect(named(`${stack}-registry-push`, "aws:cloudwatch/eventTarget:EventTarget").inputs).toMatchObject({
+      arn: queueArn,
+      deadLetterConfig: { arn: dlqArn },
+    });
   });
 
-  test("the master reads the queue with the sqs_events engine", () => {
-    expect(named(`${stack}-salt-master-config`).inputs.stdin).toMatch(
-      /engines:\n {2}- sqs_events:\n {6}queue: /,
+  test("the master's role can only receive, delete and inspect its own queue", () => {
+    const policy = JSON.parse(named(`${stack}-registry-master-queue`).inputs.policy);
+    expect(policy).toEqual(masterQueuePolicy(`arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`));
+    // Its only policy: nothing in ECR, no SendMessage, nothing else attached.
+    const masterPolicies = ofType("aws:iam/rolePolicy:RolePolicy").filter(
+      (r) => r.inputs.role === `${stack}-registry-master-id`,
     );
+    expect(masterPolicies.map((r) => r.name)).toEqual([`${stack}-registry-master-queue`]);
+    expect(ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment")).toEqual([]);
+  });
+
+  test("each minion has its own instance role that can pull this repository only", () => {
+    const minions = (stackConfig(stack) as { minions: { name: string }[] }).minions;
+    for (const [i, m] of minions.entries()) {
+      const policy = JSON.parse(named(`${stack}-registry-m${i + 1}-pull`).inputs.policy);
+      expect(policy).toEqual(minionPullPolicy("arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app"));
+      expect(named(`${stack}-hosts-${m.name}`, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBe(
+        `${stack}-registry-m${i + 1}`,
+      );
+    }
+    expect(named(`${stack}-hosts-master`, "aws:ec2/instance:Instance").inputs.iamInstanceProfile).toBe(
+      `${stack}-registry-master`,
+    );
+    const trust = JSON.parse(named(`${stack}-registry-master`, "aws:iam/role:Role").inputs.assumeRolePolicy);
+    expect(trust.Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ]);
+  });
+
+  test("the master reads the queue with the saltpipe_sqs engine; minions pull with the ECR credential helper", () => {
+    const master = named(`${stack}-salt-master-config`).inputs.stdin as string;
+    expect(master).toContain(
+      [
+        "engines:",
+        "  - saltpipe_sqs:",
+        `      queue_url: https://sqs/${stack}-registry-events`,
+        "      region: eu-west-1",
+        "      wait_seconds: 20",
+        "      max_messages: 10",
+        "saltpipe:",
+        "  events:",
+        "    transport: sqs",
+        '    account: "123456789012"',
+        "    region: eu-west-1",
+        "    allow_missing_account: false",
+      ].join("\n"),
+    );
+    expect(master).not.toContain("endpoint_url");
+    expect(master).toMatch(/credential_helper: ecr-login\n/);
   });
 
   test("hosts are bootstrapped as their cloud user through sudo", () => {
@@ -316,7 +373,7 @@ describe("local stack", () => {
   let env: Environment;
   beforeAll(async () => {
     env = await build("local");
-  });
+  }, 60_000);
 
   test("a master, two minions and a registry, as containers on one private network", () => {
     const containers = ofType("docker:index/container:Container");

@@ -17,7 +17,8 @@ and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
 ``saltpipe.converge env [minion=ID]``   put one minion (or every drifted one) on current
 ``saltpipe.reconcile``                  start-up / periodic: dead claims, pending work,
                                         expired approvals, drift, notification outbox
-``saltpipe.refused env reason``         audit a refused notification (reactor)
+``saltpipe.refused env reason``         audit a refused notification (reactor, SQS engine)
+``saltpipe.run_pending env``            run the pending push (SQS engine, after recording)
 ``saltpipe.status env``                 everything the status command shows
 =====================================  ===============================================
 """
@@ -245,9 +246,11 @@ def _finish(lc, outcomes, digest):
 
 # -- public functions -------------------------------------------------------------------
 @_entry
-def receive(environment, digest, repository="", tag="", event_id="", timestamp="", jid=""):
+def receive(environment, digest, repository="", tag="", event_id="", timestamp="", deploy=True, jid=""):
     """
-    A verified registry push (handed over by orch/deploy.sls).
+    A verified registry push (handed over by orch/deploy.sls), or an ECR event from the
+    ``saltpipe_sqs`` engine with ``deploy=False``: then the push is only recorded
+    (``action: recorded``; the engine deletes the message and calls ``run_pending``).
 
     .. code-block:: bash
 
@@ -265,7 +268,7 @@ def receive(environment, digest, repository="", tag="", event_id="", timestamp="
     with lc.store.transaction(environment) as record:
         expired = decide.expire_approval(record, clock.now())
         action, reason, superseded = decide.receive(record, request, lc.settings, clock.now())
-        claimed = action == "deploy" and lc.try_claim(record, digest, "push")
+        claimed = action == "deploy" and deploy is True and lc.try_claim(record, digest, "push")
     _announce_expired(lc, expired)
     lc.audit.append("received", action=action, reason=reason, superseded=superseded, **base)
     if action in ("duplicate", "replay", "current"):
@@ -277,10 +280,31 @@ def receive(environment, digest, repository="", tag="", event_id="", timestamp="
     if action == "approval":
         lc.announce("pending-approval", dict(base, superseded=superseded, expires=clock.iso(clock.now() + lc.settings["approval_expires"])))
         return dict(base, result=True, action="pending-approval", superseded=superseded)
+    if deploy is not True:
+        return dict(base, result=True, action="recorded", superseded=superseded)
     if not claimed:
         lc.announce("queued", dict(base, superseded=superseded), notify=False)
         return dict(base, result=True, action="queued", reason="a deploy is in progress; this push runs next", superseded=superseded)
     return _finish(lc, lc.drive(), digest)
+
+
+@_entry
+def run_pending(environment, jid=""):
+    """
+    Run the environment's pending push, if no deploy runs (the ``saltpipe_sqs`` engine calls
+    it after a batch was recorded and deleted). A running deploy picks it up when it ends.
+    """
+    environment = _check_env(environment)
+    lc = _lifecycle(environment, jid)
+    with lc.store.transaction(environment) as record:
+        pending = record.get("pending")
+        claimed = bool(pending) and lc.try_claim(record, pending["digest"], pending.get("kind", "push"))
+    if not pending:
+        return {"result": True, "action": "nothing"}
+    if not claimed:
+        return {"result": True, "action": "queued", "digest": pending["digest"], "reason": "a deploy is in progress; it runs this next"}
+    outcomes = lc.drive()
+    return {"result": all(o.get("result") for o in outcomes), "action": "ran", "ran": [o.get("digest") for o in outcomes]}
 
 
 @_entry
