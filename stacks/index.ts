@@ -10,6 +10,8 @@ const environment = new Environment(spec.environment, { spec, projectDir: path.j
 
 export const masterAddress = environment.masterAddress;
 export const masterSsh = environment.masterSsh;
+/** A secret: `saltpipe` reads it with `pulumi stack output --show-secrets`. */
+export const masterSshKey = environment.masterSshKey;
 export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;

@@ -33,7 +33,8 @@ const LOCAL_WRAPPER = path.join("scripts", "local-stack.sh");
 /** The Pulumi CLI to run: `SALTPIPE_PULUMI`, this repository's local-stack wrapper, or `pulumi`. */
 export function pulumiCommand(stack: string, cwd: string, env: NodeJS.ProcessEnv): string[] {
   if (env.SALTPIPE_PULUMI) return env.SALTPIPE_PULUMI.split(/\s+/).filter(Boolean);
-  if (stack === "local" && fs.existsSync(path.join(cwd, LOCAL_WRAPPER))) return ["bash", LOCAL_WRAPPER, "pulumi"];
+  if (stack === "local" && fs.existsSync(path.join(cwd, LOCAL_WRAPPER)))
+    return ["bash", LOCAL_WRAPPER, "pulumi"];
   return ["pulumi"];
 }
 
@@ -132,7 +133,8 @@ export function readOutputs(opts: StackOptions): OperatorOutputs {
   }
   try {
     const parsed = JSON.parse(text || "{}") as unknown;
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not an object");
     return parsed as OperatorOutputs;
   } catch (e) {
     throw new CliError(`the outputs of stack "${opts.stack}" are not a JSON object: ${(e as Error).message}`);

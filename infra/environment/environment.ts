@@ -15,7 +15,7 @@ import { AppImage, type RegistryLogin } from "../image/app-image";
 import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
 import { LocalRegistry } from "../registry/local";
-import { SaltCluster } from "../salt/cluster";
+import { SaltCluster, type MasterSsh } from "../salt/cluster";
 import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint } from "./salt-files";
 
 export interface EnvironmentArgs {
@@ -37,7 +37,9 @@ interface Placement {
 export class Environment extends pulumi.ComponentResource {
   readonly masterAddress: pulumi.Output<string>;
   /** How operators reach the master over SSH (the status, rollback and approve commands). */
-  readonly masterSsh: pulumi.Output<{ host: string; port: number; user: string }>;
+  readonly masterSsh: pulumi.Output<MasterSsh>;
+  /** The master's SSH private key (a secret): export it too, the `saltpipe` command reads it. */
+  readonly masterSshKey: pulumi.Output<string>;
   /** URL the registry posts push notifications to. */
   readonly webhookUrl: pulumi.Output<string>;
   readonly appUrls: pulumi.Output<string[]>;
@@ -85,10 +87,8 @@ export class Environment extends pulumi.ComponentResource {
     );
 
     this.masterAddress = placement.master.publicAddress;
-    const ssh = placement.master.connection;
-    this.masterSsh = pulumi
-      .all([ssh.host, ssh.port ?? 22, ssh.user ?? "root"])
-      .apply(([host, port, user]) => ({ host, port, user }));
+    this.masterSsh = this.cluster.masterSsh;
+    this.masterSshKey = this.cluster.masterSshKey;
     this.webhookUrl = hookUrl(spec, placement.master);
     this.appUrls = pulumi.output(appUrls(spec, placement.minions));
     this.registry = pulumi.output(placement.registry.pushRepository);
@@ -97,6 +97,7 @@ export class Environment extends pulumi.ComponentResource {
     this.registerOutputs({
       masterAddress: this.masterAddress,
       masterSsh: this.masterSsh,
+      masterSshKey: this.masterSshKey,
       webhookUrl: this.webhookUrl,
       appUrls: this.appUrls,
       registry: this.registry,

@@ -96,7 +96,9 @@ export function connectMaster(access: MasterAccess, timeoutMs = CONNECT_TIMEOUT_
     try {
       client.connect(config);
     } catch (err) {
-      reject(new UnreachableError(`cannot use the SSH key from ${access.keySource}: ${(err as Error).message}`));
+      reject(
+        new UnreachableError(`cannot use the SSH key from ${access.keySource}: ${(err as Error).message}`),
+      );
     }
   });
 }
@@ -107,7 +109,11 @@ function sshMaster(client: Client, access: MasterAccess): Master {
     new Promise((resolve, reject) =>
       client.exec(command, pty ? { pty: { term: "dumb", cols: 4000 } } : {}, (err, channel) =>
         err
-          ? reject(new UnreachableError(`cannot run a command on the master (${describe(access)}): ${err.message}`))
+          ? reject(
+              new UnreachableError(
+                `cannot run a command on the master (${describe(access)}): ${err.message}`,
+              ),
+            )
           : resolve(channel),
       ),
     );

@@ -327,10 +327,14 @@ describe("the program", () => {
       "imageName",
       "masterAddress",
       "masterSsh",
+      "masterSshKey",
       "registry",
       "webhookUrl",
     ]);
     expect(await promiseOf(program.webhookUrl)).toBe("http://master:8443/hook/saltpipe/registry");
     expect(await promiseOf(program.masterSsh)).toEqual({ host: "127.0.0.1", port: 19080, user: "root" });
+    expect(await pulumi.isSecret(program.masterSsh)).toBe(false);
+    expect(await pulumi.isSecret(program.masterSshKey)).toBe(true);
+    expect(await promiseOf(program.masterSshKey)).toContain("PRIVATE KEY");
   });
 });

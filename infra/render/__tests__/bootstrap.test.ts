@@ -102,7 +102,9 @@ describe("key scripts", () => {
       const script = renderMasterKeyScript().replaceAll("/etc/salt/pki/master", dir);
       const first = spawnSync("bash", ["-c", script], { encoding: "utf8" });
       expect({ code: first.status, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
-      expect(first.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/);
+      expect(first.stdout).toMatch(
+        /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/,
+      );
       const pem = fs.readFileSync(path.join(dir, "master.pem"), "utf8");
       expect(pem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
       const derived = crypto.createPublicKey(pem).export({ type: "spki", format: "pem" });
