@@ -255,8 +255,6 @@ async function follow(
   }
 }
 
-type Action = (session: Session, ...args: never[]) => Promise<ExitCode>;
-
 function common(cmd: Command): Command {
   return cmd
     .addOption(

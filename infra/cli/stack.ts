@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { MasterAccess, MasterSsh } from "../ssh/master";
-import { CliError, EXIT } from "./errors";
+import { CliError } from "./errors";
 
 export interface StackOptions {
   readonly stack: string;

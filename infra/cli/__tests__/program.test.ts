@@ -343,12 +343,14 @@ describe("the stack side (a stand-in pulumi executable)", () => {
   });
 });
 
+const ESC = String.fromCharCode(27);
+
 /** What a terminal shows: per line, the text after the last "erase line" (\r\x1b[2K), colours removed. */
 function screen(output: string): string[] {
   return output
     .split("\n")
     .map((line) => line.split("\r\x1b[2K").at(-1) ?? "")
-    .map((line) => line.replace(/\x1b\[\d+m/g, ""))
+    .map((line) => line.replace(new RegExp(`${ESC}\\[\\d+m`, "g"), ""))
     .filter((line) => line !== "");
 }
 
