@@ -19,7 +19,7 @@ import * as path from "path";
 import { PACKAGE_ROOT } from "../paths";
 import { connectMaster, UnreachableError, type Master, type MasterAccess } from "../ssh/master";
 import { CliError, EXIT, type ExitCode } from "./errors";
-import { formatAction, formatAudit, formatDeploys, formatStatus, type Json } from "./format";
+import { formatAction, formatAudit, formatDeploys, formatStatus, short, type Json } from "./format";
 import { stackAccess, type StackOptions } from "./stack";
 import {
   deployEvent,
@@ -224,6 +224,11 @@ async function follow(
       for (let i = 0; i < 20 && !ready; i++) await new Promise((r) => setTimeout(r, 100));
     }
     opts.render.ready(env);
+    // `watch --digest D` after D's deploy already ended (e.g. right after `pulumi up`): its outcome.
+    if (opts.digest && !during) {
+      const known = await finishedDeploy(master, env, opts.digest);
+      if (known) settle(known);
+    }
     if (opts.timeoutS) {
       const timeoutS = opts.timeoutS;
       timers.push(
@@ -253,6 +258,22 @@ async function follow(
     (opts.render as { stopTimer?: () => void }).stopTimer?.();
     stream.stop();
   }
+}
+
+/** The verdict of `digest`'s deploy when it is over (current, or its last deploy failed), else undefined. */
+async function finishedDeploy(master: Master, env: string, digest: string): Promise<Verdict | undefined> {
+  const reply = await master.runner("saltpipe.status", [env, "audit=0", "live=False"]);
+  const s = reply.data as Json;
+  const claim = s.claim as Json | null | undefined;
+  if (claim?.live) return undefined;
+  if (s.current === digest) return { code: EXIT.OK, message: `${short(digest)} is deployed (current)` };
+  const last = ((s.deploys as Json[] | undefined) ?? []).find((d) => d.digest === digest);
+  if (last && last.result === false && s.pending === null)
+    return {
+      code: EXIT.FAILED,
+      message: `the deploy of ${short(digest)} failed: ${String(last.reason ?? "")}`,
+    };
+  return undefined;
 }
 
 function common(cmd: Command): Command {
@@ -434,7 +455,11 @@ export function buildProgram(deps: Deps, done: (code: ExitCode) => void): Comman
         "follow the next deploy live: the event, each batch, each minion (pull, start, healthy, switched, drained), " +
           "the outcome; exits 0 when it succeeded, 1 when it failed",
       )
-      .option("--digest <digest>", "follow the deploy of this digest", digestArg)
+      .option(
+        "--digest <digest>",
+        "follow the deploy of this digest (ends at once if it is already over)",
+        digestArg,
+      )
       .option("--timeout <seconds>", "give up (exit 1) after this long", positiveInt),
   ).action(wrap((s, o: { digest?: string; timeout?: number }) => watch(s, o)));
 

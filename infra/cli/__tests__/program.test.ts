@@ -655,6 +655,19 @@ describe("watch", () => {
     expect(r.stdout).toContain(`saltpipe approve --stack dev ${D(8)}`);
   });
 
+  test("--digest of a deploy that is already over: its outcome at once", async () => {
+    const done = new FakeMaster({ "saltpipe.status": () => ({ ...STATUS, current: D(5) }) });
+    const ok = await cli(["watch", "--stack", "dev", "--digest", D(5), "--json"], done);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("555555555555 is deployed (current)");
+    const failed = await cli(
+      ["watch", "--stack", "dev", "--digest", D(9), "--json"],
+      new FakeMaster({ "saltpipe.status": () => STATUS }),
+    );
+    expect(failed.code).toBe(EXIT.FAILED);
+    expect(failed.stdout).toContain("the deploy of 999999999999 failed: batch 1 failed");
+  });
+
   test("--timeout: no deploy within it exits 1", async () => {
     const r = await cli(["watch", "--stack", "dev", "--json", "--timeout", "1"], new FakeMaster({}, []));
     expect(r.code).toBe(EXIT.FAILED);
