@@ -26,7 +26,9 @@ run_jest() {
 run_jest light --selectProjects unit app policy
 run_jest salt --selectProjects salt
 run_jest engine --selectProjects engine package
-run_jest e2e --selectProjects e2e --runInBand
+run_jest e2e --selectProjects e2e --runInBand --testPathIgnorePatterns test/e2e/operator.test.ts
+# The saltpipe command against its own local stack, after the other end-to-end suites.
+run_jest operator --selectProjects e2e --runInBand test/e2e/operator.test.ts
 
 # One closing line for all suites together ("total: N passed, M failed").
 node -e '

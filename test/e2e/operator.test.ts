@@ -125,7 +125,7 @@ afterAll(async () => {
 test("up:local speaks to a person: no traceback, no JSON blob, a closing summary", () => {
   expect(upText).not.toMatch(/Traceback|salt\/utils\/crypt\.py|key\.encode/);
   expect(upText).not.toMatch(/^\s*"appUrls": \[/m);
-  expect(upText).toMatch(/OS packages: ok \(\d+ s\)/);
+  expect(upText).toMatch(/machine preparation: ok \(\d+ s\)/);
   expect(upText).toContain("The local environment is up.");
   expect(upText).toContain(`Open the app:     ${outputs.appUrls[0]}`);
   expect(upText).toMatch(
