@@ -145,9 +145,17 @@ test("the app knows its digest, and `saltpipe status` agrees with it on every mi
   await waitFor("the first deploy", 180_000, async () =>
     (await versionOf(outputs.appUrls[0]).catch(() => undefined))?.imageDigest === digest ? true : undefined,
   );
-  const status = await stack.ops("status", "--json");
-  expect(status.code).toBe(0);
-  const parsed = JSON.parse(status.stdout) as { current: string; minions: { id: string; digest: string }[] };
+  // Minion 1 serves before the rolling deploy reaches minion 2 and the record says current.
+  const parsed = await waitFor("the record to say the first deploy is current", 180_000, async () => {
+    const status = await stack.ops("status", "--json");
+    if (status.code !== 0) throw new Error(`status exited ${status.code}: ${status.stderr}`);
+    const s = JSON.parse(status.stdout) as {
+      current: string;
+      claim: { live: boolean } | null;
+      minions: { id: string; digest: string }[];
+    };
+    return s.current === digest && !s.claim?.live ? s : undefined;
+  });
   expect(parsed.current).toBe(digest);
   expect(parsed.minions.map((m) => m.id)).toEqual(["minion-1", "minion-2"]);
   for (const [i, url] of outputs.appUrls.entries()) {
