@@ -477,35 +477,36 @@ export function buildProgram(deps: Deps, done: (code: ExitCode) => void): Comman
     ),
   );
 
-  common(
-    program
-      .command("approve")
-      .description("deploy the push waiting for approval (DIGEST, when given, must be that one)")
-      .argument("[digest]", "the digest waiting for approval", digestArg)
-      .option("--watch", "show the deploy's progress live"),
-  ).action(
-    wrap((s, digest: string | undefined, o: { watch?: boolean }) =>
-      act(s, "approve", "saltpipe.approve", digest ? [`digest=${digest}`] : [], { watch: o.watch, digest }),
-    ),
-  );
+  // approve and reject: the push waiting for approval, optionally named.
+  const pending = (name: string, what: string) =>
+    common(
+      program
+        .command(name)
+        .description(`${what} the push waiting for approval (DIGEST, when given, must be that one)`)
+        .argument("[digest]", "the digest waiting for approval", digestArg),
+    );
 
-  common(
-    program
-      .command("reject")
-      .description("drop the push waiting for approval (DIGEST, when given, must be that one)")
-      .argument("[digest]", "the digest waiting for approval", digestArg)
-      .option("--reason <text>", "why (recorded in the audit trail and the notification)"),
-  ).action(
-    wrap((s, digest: string | undefined, o: { reason?: string }) =>
-      act(
-        s,
-        "reject",
-        "saltpipe.reject",
-        [...(digest ? [`digest=${digest}`] : []), ...(o.reason ? [`reason=${o.reason}`] : [])],
-        {},
+  pending("approve", "deploy")
+    .option("--watch", "show the deploy's progress live")
+    .action(
+      wrap((s, digest: string | undefined, o: { watch?: boolean }) =>
+        act(s, "approve", "saltpipe.approve", digest ? [`digest=${digest}`] : [], { watch: o.watch, digest }),
       ),
-    ),
-  );
+    );
+
+  pending("reject", "drop")
+    .option("--reason <text>", "why (recorded in the audit trail and the notification)")
+    .action(
+      wrap((s, digest: string | undefined, o: { reason?: string }) =>
+        act(
+          s,
+          "reject",
+          "saltpipe.reject",
+          [...(digest ? [`digest=${digest}`] : []), ...(o.reason ? [`reason=${o.reason}`] : [])],
+          {},
+        ),
+      ),
+    );
   return program;
 }
 

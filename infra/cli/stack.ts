@@ -116,16 +116,20 @@ function pulumiFailed(opts: StackOptions, what: string, ran: Ran): CliError {
   return new CliError(`${what} failed for stack "${opts.stack}": ${text}\n(${backendHint(env)})`);
 }
 
+function readText(file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new CliError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
 /** The stack's outputs, with secrets (the master's SSH key is one). */
 export function readOutputs(opts: StackOptions): OperatorOutputs {
   const file = opts.outputs ?? (opts.env ?? process.env).SALTPIPE_STACK_OUTPUTS;
   let text: string;
   if (file) {
-    try {
-      text = fs.readFileSync(file, "utf8");
-    } catch (e) {
-      throw new CliError(`cannot read the stack outputs file ${file}: ${(e as Error).message}`);
-    }
+    text = readText(file, "the stack outputs file");
   } else {
     const ran = pulumi(opts, ["stack", "output", "--json", "--show-secrets"]);
     if (!ran.ok) throw pulumiFailed(opts, "pulumi stack output", ran);
@@ -171,11 +175,7 @@ export function stackAccess(opts: StackOptions): MasterAccess {
   let privateKey: string;
   let keySource: string;
   if (identity) {
-    try {
-      privateKey = fs.readFileSync(identity, "utf8");
-    } catch (e) {
-      throw new CliError(`cannot read the SSH key file ${identity}: ${(e as Error).message}`);
-    }
+    privateKey = readText(identity, "the SSH key file");
     keySource = `file ${identity}`;
   } else if (typeof outputs.masterSshKey === "string" && outputs.masterSshKey.includes("PRIVATE KEY")) {
     privateKey = outputs.masterSshKey;
