@@ -112,8 +112,11 @@ beforeAll(async () => {
   await stack.forceClean();
   const up = await stack.scriptResult(["up"]);
   upText = up.stdout + up.stderr;
-  if (up.code !== 0)
-    throw new Error(`up:local exited ${up.code}:\n${upText.split("\n").slice(-60).join("\n")}`);
+  if (up.code !== 0) {
+    const errors = upText.split("\n").filter((l) => /error|fail/i.test(l));
+    const tail = upText.split("\n").slice(-30);
+    throw new Error(`up:local exited ${up.code}:\n${errors.slice(-30).join("\n")}\n…\n${tail.join("\n")}`);
+  }
   outputs = await stack.outputs();
 }, 40 * 60_000);
 
