@@ -186,7 +186,8 @@ test("watch during a real push: the event, each batch, each minion's steps, the 
   const events = jsonLines(w.stdout);
   const steps = (m: string) =>
     ["pull", "start", "healthy", "switched", "drained"].map((s) => `minion ${m} ${s}`);
-  expect(sequence(events)).toEqual([
+  // "queued" when the periodic reconcile held the environment as the push arrived: it runs next.
+  expect(sequence(events).filter((e) => e !== "queued")).toEqual([
     "watching",
     "start",
     "batch 1/2 minion-1",
