@@ -785,7 +785,7 @@ function report(build: BuildResult | undefined, build_error: string | undefined,
 
   out.push(`\n## Rollback → every minion serves the previous version (s)\n`);
   out.push(
-    `\`npx ts-node --transpile-only scripts/ops/cli.ts rollback --stack local\` (= \`npm run rollback\`: reads the stack's outputs and key through the Pulumi CLI, then \`salt-run saltpipe.rollback\` over SSH; batch ${DEFAULT_BATCH}) ` +
+    `\`saltpipe rollback --stack local\` (= \`npm run rollback\`, infra/cli/main.ts: reads the stack's outputs and key through the Pulumi CLI, then \`salt-run saltpipe.rollback\` over SSH; batch ${DEFAULT_BATCH}) ` +
       `under the same load as the pushes, measured from the command's start until every proxy serves the previous version. ` +
       `${PUSHES} rollbacks per environment, alternating between the last two pushed versions (the previous digest after a rollback is the one it left). ` +
       `"runner": the rollout's own duration from its outcome event.\n`,

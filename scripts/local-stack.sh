@@ -2,7 +2,8 @@
 # The main command: bring up (or preview, or destroy) the embedded `local` stack through
 # the real Pulumi engine, from a fresh clone, offline.
 #
-#   scripts/local-stack.sh up        install what is missing, `pulumi up`, print the URLs (default)
+#   scripts/local-stack.sh up        install what is missing, `pulumi up`, say what to do next (default)
+#   scripts/local-stack.sh up --watch  … and follow the first deploy live (saltpipe watch)
 #   scripts/local-stack.sh preview   `pulumi preview --diff`
 #   scripts/local-stack.sh destroy   `pulumi destroy`: no container, network or volume is left
 #   scripts/local-stack.sh outputs   the stack outputs as JSON
@@ -33,11 +34,27 @@ STACK_FILE="${SALTPIPE_STACK_FILE:-$SALTPIPE_ROOT/Pulumi.$STACK.yaml}"
 PROJECT="$STATE/project"
 CONFIG_FILE="$PROJECT/Pulumi.$STACK.yaml"
 
+# One preparation step: its output goes to a log; shown (the tail) only when it fails.
+step() {
+  local what="$1" started=$SECONDS steplog
+  shift
+  steplog="$STATE/logs/${what// /-}.log"
+  mkdir -p "$STATE/logs"
+  if "$@" >"$steplog" 2>&1; then
+    log "$what: ok ($((SECONDS - started)) s)"
+  else
+    local code=$?
+    log "$what: FAILED (exit $code); its output ($steplog):"
+    tail -n 40 "$steplog" >&2
+    exit "$code"
+  fi
+}
+
 # The machine preparation `npm test` and `.ci/run` share (scripts/prepare.steps, FOR has up):
 # npm dependencies, Docker engine, base images, Salt wheelhouse, Pulumi CLI, concurrently.
 prepare_machine() {
   mkdir -p "$STATE"
-  bash scripts/prepare.sh --for up || die "the machine preparation failed (above)"
+  step "machine preparation" bash scripts/prepare.sh --for up
   local wheelhouse
   wheelhouse="$(bash scripts/setup-salt.sh --print-wheelhouse)"
   # Pulumi.local.yaml names .state/wheelhouse (relative to the project): point it at the cache.
@@ -48,7 +65,12 @@ prepare_machine() {
 prepare_engine() {
   mkdir -p "$STATE/backend"
   chmod 700 "$STATE"
-  PATH="$(bash scripts/pulumi-toolchain.sh --path):$PATH"
+  local toolchain
+  toolchain="$(bash scripts/pulumi-toolchain.sh --path 2>"$STATE/pulumi-toolchain.log")" || {
+    cat "$STATE/pulumi-toolchain.log" >&2
+    die "the Pulumi toolchain is not ready (log above)"
+  }
+  PATH="$toolchain:$PATH"
   export PATH
   export PULUMI_BACKEND_URL="file://$STATE/backend"
   export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_SKIP_CONFIRMATIONS=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
@@ -112,15 +134,30 @@ EOF
   touch -d "@$start" "$STATE/program.tsbuildinfo"
 }
 
+# `saltpipe` (infra/cli) against this local stack, with the engine prepared above.
+saltpipe() {
+  node "$SALTPIPE_ROOT/node_modules/ts-node/dist/bin.js" --transpile-only --project "$SALTPIPE_ROOT/tsconfig.json" \
+    "$SALTPIPE_ROOT/infra/cli/main.ts" "$@" --stack "$STACK" --cwd "$PROJECT"
+}
+
 case "$action" in
   up)
+    watch=false
+    args=()
+    for arg in "$@"; do [[ "$arg" == "--watch" ]] && watch=true || args+=("$arg"); done
     prepare_machine
     prepare_engine
     check_program
-    run_pulumi up --yes --skip-preview "$@"
-    log "$STACK environment is up:"
-    run_pulumi stack output --json
+    run_pulumi up --yes --skip-preview "${args[@]}"
+    outputs="$(run_pulumi stack output --json)"
+    if $watch; then
+      digest="$(grep -o 'sha256:[0-9a-f]\{64\}' <<<"$outputs" | head -n1)"
+      log "following the deploy of ${digest:-the next push} (saltpipe watch)"
+      saltpipe watch ${digest:+--digest "$digest"} --timeout 600 || die "the deploy did not succeed (saltpipe status --stack $STACK shows why)"
+    fi
+    node "$SALTPIPE_ROOT/scripts/local-summary.js" <<<"$outputs"
     ;;
+  saltpipe) prepare_engine && saltpipe "$@" ;;
   preview) prepare_engine && check_program && run_pulumi preview --diff "$@" ;;
   destroy) prepare_engine && run_pulumi destroy --yes --skip-preview "$@" ;;
   outputs) prepare_engine && run_pulumi stack output --json "$@" ;;
@@ -129,5 +166,5 @@ case "$action" in
     [[ ${1:-} == up || ${1:-} == preview ]] && check_program
     run_pulumi "$@"
     ;;
-  *) die "unknown action '$action' (up, preview, destroy, outputs, pulumi …)" ;;
+  *) die "unknown action '$action' (up, preview, destroy, outputs, pulumi …, saltpipe …)" ;;
 esac

@@ -11,6 +11,8 @@ const environment = new Environment(spec.environment, { spec, projectDir: path.j
 export const masterAddress = environment.masterAddress;
 export const masterSsh = environment.masterSsh;
 export const appUrl = environment.appUrl;
+/** A secret: `saltpipe` reads it with `pulumi stack output --show-secrets`. */
+export const masterSshKey = environment.masterSshKey;
 export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;

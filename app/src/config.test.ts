@@ -37,6 +37,11 @@ describe("loadConfig", () => {
     });
   });
 
+  it("takes the digest saltpipe's deploy sets (SALTPIPE_IMAGE_DIGEST) over APP_IMAGE_DIGEST", () => {
+    const digest = `sha256:${"ab".repeat(32)}`;
+    expect(loadConfig({ SALTPIPE_IMAGE_DIGEST: digest, APP_IMAGE_DIGEST: "other" }).imageDigest).toBe(digest);
+  });
+
   it.each([
     [{ APP_PORT: "http" }, /APP_PORT=http/],
     [{ APP_PORT: "70000" }, /APP_PORT=70000/],

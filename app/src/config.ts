@@ -27,7 +27,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     version: env.APP_VERSION || "0.0.0-dev",
     commit: env.APP_COMMIT || "unknown",
     buildTime: env.APP_BUILD_TIME || "unknown",
-    imageDigest: env.APP_IMAGE_DIGEST || null,
+    // saltpipe's deploy sets SALTPIPE_IMAGE_DIGEST on every container it starts.
+    imageDigest: env.SALTPIPE_IMAGE_DIGEST || env.APP_IMAGE_DIGEST || null,
     environment: env.APP_ENVIRONMENT || "local",
     healthy: boolean(env, "APP_HEALTHY", true),
     drainTimeoutMs: integer(env, "APP_DRAIN_TIMEOUT_MS", 10_000, 0, 300_000),

@@ -120,6 +120,9 @@ export function deployShop(config: ShopConfig) {
 
   return {
     masterAddress: master.publicAddress,
+    // What the `saltpipe` command reads (status, watch, rollback…): the master's SSH address and key.
+    masterSsh: cluster.masterSsh,
+    masterSshKey: cluster.masterSshKey,
     webAddresses: web.map((host) => host.publicAddress),
     imageDigest: image.repoDigest,
     deployOutput: deploy.stdout,

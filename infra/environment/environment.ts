@@ -15,7 +15,7 @@ import { AppImage, type RegistryLogin } from "../image/app-image";
 import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
 import { LocalRegistry } from "../registry/local";
-import { SaltCluster } from "../salt/cluster";
+import { SaltCluster, type MasterSsh } from "../salt/cluster";
 import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint, type SqsEndpoint } from "./salt-files";
 
 export interface EnvironmentArgs {
@@ -42,13 +42,9 @@ export class Environment extends pulumi.ComponentResource {
    * How operators reach the master over SSH (the status, rollback and approve commands), with
    * its name and pinned host key: the commands refuse a master that presents another key.
    */
-  readonly masterSsh: pulumi.Output<{
-    name: string;
-    host: string;
-    port: number;
-    user: string;
-    hostKey?: string;
-  }>;
+  readonly masterSsh: pulumi.Output<MasterSsh>;
+  /** The master's SSH private key (a secret): export it too, the `saltpipe` command reads it. */
+  readonly masterSshKey: pulumi.Output<string>;
   /** The environment's one entry point: the load balancer (aws); undefined where there is none yet. */
   readonly appUrl: pulumi.Output<string | undefined>;
   /** URL the registry posts push notifications to. */
@@ -100,10 +96,8 @@ export class Environment extends pulumi.ComponentResource {
     );
 
     this.masterAddress = placement.master.publicAddress;
-    const ssh = placement.master.connection;
-    this.masterSsh = pulumi
-      .all([ssh.host, ssh.port ?? 22, ssh.user ?? "root", ssh.hostKey])
-      .apply(([host, port, user, hostKey]) => ({ name: placement.master.name, host, port, user, hostKey }));
+    this.masterSsh = this.cluster.masterSsh;
+    this.masterSshKey = this.cluster.masterSshKey;
     this.appUrl = placement.appUrl ?? pulumi.output(undefined);
     this.webhookUrl = hookUrl(spec, placement.master);
     this.appUrls = pulumi.output(appUrls(spec, placement.minions));
@@ -114,6 +108,7 @@ export class Environment extends pulumi.ComponentResource {
       masterAddress: this.masterAddress,
       masterSsh: this.masterSsh,
       appUrl: this.appUrl,
+      masterSshKey: this.masterSshKey,
       webhookUrl: this.webhookUrl,
       appUrls: this.appUrls,
       registry: this.registry,

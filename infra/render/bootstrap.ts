@@ -79,6 +79,21 @@ export function renderSyncTreeScript(root: string, files: readonly HostFile[]): 
 }
 
 /**
+ * Makes `<dir>/<name>.pem` (RSA, PEM) and `<dir>/<name>.pub` (PEM SubjectPublicKeyInfo), the
+ * files Salt reads, once. With ssh-keygen (every host runs sshd) rather than
+ * `salt-key --gen-keys`, which in Salt 3008 writes the keys and then fails computing their
+ * fingerprint (`salt/utils/crypt.py … key.encode` traceback on every run).
+ */
+function rsaKeyPair(dir: string, name: string): string[] {
+  const pem = shellQuote(`${dir}/${name}.pem`);
+  const pub = shellQuote(`${dir}/${name}.pub`);
+  return [
+    `if [ ! -s ${pem} ]; then rm -f ${pem} ${pub}; ssh-keygen -q -t rsa -b 2048 -m PEM -N "" -C "" -f ${pem}; rm -f ${pem}.pub; fi`,
+    `[ -s ${pub} ] || ssh-keygen -e -m PKCS8 -f ${pem} >${pub}`,
+  ];
+}
+
+/**
  * Makes the master's key pair once and prints its public key, which minions pin
  * (`minion_master.pub`) so they only ever talk to this master.
  */
@@ -88,7 +103,7 @@ export function renderMasterKeyScript(): string {
     "set -euo pipefail",
     "umask 077",
     `mkdir -p ${MASTER_PKI}/minions`,
-    `[ -s ${MASTER_PKI}/master.pem ] || salt-key -q --gen-keys=master --gen-keys-dir=${MASTER_PKI} >/dev/null`,
+    ...rsaKeyPair(MASTER_PKI, "master"),
     `cat ${MASTER_PKI}/master.pub`,
   );
 }
@@ -103,7 +118,7 @@ export function renderMinionKeyScript(masterPublicKey: string): string {
     "set -euo pipefail",
     "umask 077",
     `mkdir -p ${MINION_PKI}`,
-    `[ -s ${MINION_PKI}/minion.pem ] || salt-key -q --gen-keys=minion --gen-keys-dir=${MINION_PKI} >/dev/null`,
+    ...rsaKeyPair(MINION_PKI, "minion"),
     writeContent(publicKeyText(masterPublicKey), `${MINION_PKI}/minion_master.pub`),
     `chmod 0644 ${MINION_PKI}/minion_master.pub`,
     `cat ${MINION_PKI}/minion.pub`,

@@ -10,6 +10,28 @@ import { SaltMaster } from "./master";
 import { SaltMinion } from "./minion";
 import { contentHash, remoteScript } from "./remote";
 
+/** How an operator reaches the master over SSH: the `saltpipe` command reads it from the stack outputs. */
+export interface MasterSsh {
+  /** The master's host name in the stack (for messages). */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  /** The master's pinned SSH host key: the command refuses a master that presents another key. */
+  readonly hostKey?: string;
+}
+
+/** The master's SSH address and user (plain) and its private key (a secret), from its Host. */
+export function masterSshOf(host: Host): { ssh: pulumi.Output<MasterSsh>; key: pulumi.Output<string> } {
+  const c = host.connection;
+  return {
+    ssh: pulumi
+      .all([c.host, c.port ?? 22, c.user ?? "root", c.hostKey])
+      .apply(([address, port, user, hostKey]) => ({ name: host.name, host: address, port, user, hostKey })),
+    key: pulumi.secret(pulumi.output(c.privateKey ?? "")),
+  };
+}
+
 export interface ClusterMinion {
   readonly host: Host;
   /** Files for this minion (its config with id, master address and grains). */
@@ -43,6 +65,13 @@ export class SaltCluster extends pulumi.ComponentResource {
   readonly master: SaltMaster;
   readonly minions: SaltMinion[];
   readonly minionIds: string[];
+  /**
+   * How operators reach the master (`saltpipe status|watch|rollback|…`): export it and
+   * {@link masterSshKey} from the stack program (`export const masterSsh = cluster.masterSsh`).
+   */
+  readonly masterSsh: pulumi.Output<MasterSsh>;
+  /** The master's SSH private key, a Pulumi secret (`pulumi stack output --show-secrets`). */
+  readonly masterSshKey: pulumi.Output<string>;
   /** Completes when every minion answers `test.ping` through the master (and, by default, has its highstate). */
   readonly ready: command.remote.Command;
 
@@ -81,6 +110,9 @@ export class SaltCluster extends pulumi.ComponentResource {
         ),
     );
     this.minionIds = ids;
+    const access = masterSshOf(args.master);
+    this.masterSsh = access.ssh;
+    this.masterSshKey = access.key;
     const answering = remoteScript(`${name}-ready`, {
       host: args.master,
       script: renderWaitForMinionsScript(ids, args.readyTimeoutSeconds ?? 300),
@@ -106,6 +138,10 @@ export class SaltCluster extends pulumi.ComponentResource {
             parent: this,
             timeoutMinutes: 15,
           });
-    this.registerOutputs({ minionIds: this.minionIds });
+    this.registerOutputs({
+      minionIds: this.minionIds,
+      masterSsh: this.masterSsh,
+      masterSshKey: this.masterSshKey,
+    });
   }
 }

@@ -62,7 +62,7 @@ async function mustStack(...args: string[]): Promise<string> {
 function status(): Promise<RunResult> {
   return run(
     "npx",
-    ["ts-node", "--transpile-only", "scripts/ops/cli.ts", "status", "--json", "--stack", STACK],
+    ["ts-node", "--transpile-only", "infra/cli/main.ts", "status", "--json", "--stack", STACK],
     {
       env,
       timeoutMs: 120_000,

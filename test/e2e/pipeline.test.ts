@@ -401,7 +401,8 @@ describe("the local pipeline", () => {
     const parsed = JSON.parse(status.stdout) as { current?: string };
     expect(parsed.current).toMatch(/^sha256:[0-9a-f]{64}$/);
     const human = await stack.ops("status");
-    expect(human.stdout).toContain("environment local: current");
+    expect(human.stdout).toContain("environment local (stack local)");
+    expect(human.stdout).toMatch(/^MINION +DIGEST +CURRENT/m);
 
     // The record, the audit trail and the notification spool never hold a secret.
     const holding = await docker(
@@ -420,7 +421,7 @@ describe("the local pipeline", () => {
       const down = await stack.ops("status");
       expect(down.code).toBe(2);
       expect(down.stderr).toMatch(
-        /cannot reach the master of stack "local" at root@127\.0\.0\.1:29080 over SSH \(.*ECONNREFUSED/,
+        /cannot reach the master of stack "local" over SSH: tried root@127\.0\.0\.1:29080 with the key from .*ECONNREFUSED/,
       );
     } finally {
       await docker("start", stack.container("master"));

@@ -47,6 +47,7 @@ test("the tarball holds the compiled API, Salt states, images and docs, and noth
       "LICENSE",
       "dist/infra/index.js",
       "dist/infra/index.d.ts",
+      "dist/infra/cli/main.js",
       "salt-states/salt/top.sls",
       "images/host/Dockerfile",
       "images/registry/Dockerfile",
@@ -76,6 +77,13 @@ test("the consumer example installs the tarball, type-checks and passes its unit
     consumer,
   );
   expect(fs.existsSync(path.join(consumer, "node_modules", name, "salt-states"))).toBe(true);
+  // The `saltpipe` bin: linked, executable, with its shebang (the consumer's tests run it).
+  const bin = path.join(consumer, "node_modules", ".bin", "saltpipe");
+  expect(fs.realpathSync(bin)).toBe(
+    fs.realpathSync(path.join(consumer, "node_modules", name, "dist/infra/cli/main.js")),
+  );
+  expect(fs.readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+  expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
   run(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], consumer);
   run(process.execPath, ["node_modules/jest/bin/jest.js", "--ci"], consumer);
 }, 180_000);

@@ -532,6 +532,7 @@ describe("the program", () => {
       "imageName",
       "masterAddress",
       "masterSsh",
+      "masterSshKey",
       "registry",
       "webhookUrl",
     ]);
@@ -543,5 +544,8 @@ describe("the program", () => {
       user: "root",
       hostKey: expect.stringMatching(/^ssh-ed25519 AAAA/),
     });
+    expect(await pulumi.isSecret(program.masterSsh)).toBe(false);
+    expect(await pulumi.isSecret(program.masterSshKey)).toBe(true);
+    expect(await promiseOf(program.masterSshKey)).toContain("PRIVATE KEY");
   });
 });

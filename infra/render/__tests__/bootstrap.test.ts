@@ -1,10 +1,12 @@
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
   renderAcceptMinionScript,
   renderHighstateScript,
+  renderMasterKeyScript,
   renderMinionKeyScript,
   renderRestartScript,
   renderSyncTreeScript,
@@ -90,7 +92,29 @@ describe("key scripts", () => {
     expect(script).toContain(
       `cat > /etc/salt/pki/minion/minion_master.pub <<'SALTPIPE_EOF'\n${PUBLIC_KEY}\nSALTPIPE_EOF`,
     );
-    expect(script).toMatch(/salt-key -q --gen-keys=minion --gen-keys-dir=\/etc\/salt\/pki\/minion/);
+    expect(script).toContain("ssh-keygen -q -t rsa -b 2048 -m PEM");
+    expect(script).not.toContain("salt-key");
+  });
+
+  test("the key pair is made once, quietly, in the PEM formats Salt reads", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-keys-"));
+    try {
+      const script = renderMasterKeyScript().replaceAll("/etc/salt/pki/master", dir);
+      const first = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+      expect({ code: first.status, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(first.stdout).toMatch(
+        /^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/,
+      );
+      const pem = fs.readFileSync(path.join(dir, "master.pem"), "utf8");
+      expect(pem).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+      const derived = crypto.createPublicKey(pem).export({ type: "spki", format: "pem" });
+      expect(derived).toBe(first.stdout);
+      expect(fs.readdirSync(dir).sort()).toEqual(["master.pem", "master.pub", "minions"]);
+      const again = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+      expect(again.stdout).toBe(first.stdout);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("accepting writes the key where salt-key -a would, and clears pending copies", () => {

@@ -8,7 +8,9 @@ during a deploy collapse to the newest and run next, by the same process, withou
 deploy ever overlapping. Then minions queued for convergence. Then release.
 
 One deploy (``deploy_one``):
-1. ``started`` event + notification; audit.
+1. ``started`` event + notification; audit. (Progress on the bus for ``saltpipe watch``:
+   ``batch`` before each batch, ``revert`` before switched minions go back; the minions'
+   own steps come from the app state as ``saltpipe/deploy/<env>/minion/<step>``.)
 2. Targets: minions with the environment's grains and role that answer. Known but silent
    minions are reported (the outcome is not a success) while the others are deployed;
    "no minion answered" is a failure.
@@ -159,6 +161,10 @@ class Lifecycle:
                 group = answered[index : index + size]
                 self.renew()
                 batches.append(group)
+                # Progress for `saltpipe watch`: which minions this batch deploys (bus only).
+                self.announce(
+                    "batch", dict(base, index=len(batches), of=math.ceil(len(answered) / size), minions=group), notify=False
+                )
                 results = self.port.apply(group, request)
                 minions.update(results)
                 switched += [m for m in group if results[m]["result"] and results[m]["changed"]]
@@ -169,6 +175,7 @@ class Lifecycle:
             for mid in skipped:
                 minions[mid] = {"result": False, "changed": False, "comment": "skipped: an earlier batch failed", "duration": 0}
             if failed and switched and current and current.get("digest") != request["digest"]:
+                self.announce("revert", dict(base, to=current["digest"], minions=switched), notify=False)
                 back = self.port.apply(switched, dict(current, kind="rollback"))
                 rolled_back = [m for m in switched if back[m]["result"]]
                 for mid in switched:

@@ -28,6 +28,12 @@ string, and every value that reaches an argv is validated first):
    in-flight requests) and remove it; prune images beyond the last ``keep_images`` deployed.
 
 ``test=True`` reports what would change and changes nothing.
+
+The container gets ``SALTPIPE_IMAGE_DIGEST=<digest>`` in its environment (an image cannot
+know its own digest; the deployer does). With ``progress`` (a tag prefix such as
+``saltpipe/deploy/dev/minion``) each step fires ``<progress>/<step>`` to the master's bus
+for ``saltpipe watch``: ``pull``, ``start``, ``healthy``, ``switched``, ``drained``,
+``current`` (nothing to do) or ``failed`` (with the reason).
 """
 
 import json
@@ -210,6 +216,16 @@ def _wait_healthy(docker, container, url, timeout, interval):
         time.sleep(interval)
 
 
+def _progress(tag, step, **data):
+    """One progress event (best effort: an event that cannot be sent never fails a deploy)."""
+    if not tag or "event.fire_master" not in __salt__:
+        return
+    try:
+        __salt__["event.fire_master"](dict(data, step=step), f"{tag}/{step}")
+    except Exception:  # pylint: disable=broad-except
+        log.debug("progress event %s not sent", step, exc_info=True)
+
+
 def _history_path(app):
     return os.path.join(__opts__["cachedir"], "saltpipe", f"{app}-history.json")
 
@@ -254,6 +270,7 @@ def deployed(
     docker_config_dir="",
     env=None,
     labels=None,
+    progress="",
 ):
     """
     Make ``image@digest`` the container that serves app ``name`` behind nginx.
@@ -266,8 +283,10 @@ def deployed(
     if errors:
         ret["comment"] = "; ".join(errors)
         return ret
+    env["SALTPIPE_IMAGE_DIGEST"] = digest
     ref = f"{image}@{digest}"
     test = bool(__opts__.get("test"))
+    progress = "" if test else str(progress or "")
     docker = _Docker(docker_cli, docker_config_dir)
 
     if not shutil.which(docker_cli) and not os.path.isfile(docker_cli):
@@ -294,6 +313,7 @@ def deployed(
         if not leftovers:
             ret["result"] = True
             ret["comment"] = f"{name} already serves {digest} from {cur['name']}"
+            _progress(progress, "current", digest=digest, container=cur["name"])
             return ret
         if test:
             ret["result"] = None
@@ -325,8 +345,10 @@ def deployed(
     started = time.monotonic()
     new_started = False
     try:
-        if not docker("image", "inspect", ref)["ok"]:
+        present = docker("image", "inspect", ref)["ok"]
+        if not present:
             docker.must(f"docker pull {ref}", "pull", ref)
+        _progress(progress, "pull", digest=digest, image=ref, present=present, seconds=round(time.monotonic() - started, 1))
         if new_name in containers:
             docker("rm", "-f", new_name)
         argv = [
@@ -343,6 +365,7 @@ def deployed(
         argv.append(ref)
         new_started = True
         docker.must(f"docker run {new_name}", *argv)
+        _progress(progress, "start", digest=digest, container=new_name, slot=new_slot, port=new_port)
 
         url = f"http://{bind_address}:{new_port}{health_path}"
         healthy, detail = _wait_healthy(docker, new_name, url, health_timeout, health_interval)
@@ -350,6 +373,7 @@ def deployed(
             logs = docker("logs", "--tail", "20", new_name)
             tail = ((logs.get("stdout") or "") + (logs.get("stderr") or "")).strip()[-800:]
             raise _Fail(f"health check failed: {detail}" + (f"; container log tail: {tail}" if tail else ""))
+        _progress(progress, "healthy", digest=digest, container=new_name, detail=detail)
 
         previous_text = None
         if os.path.exists(upstream_file):
@@ -365,7 +389,9 @@ def deployed(
                     os.unlink(upstream_file)
                 _run(list(nginx_reload_cmd))
                 raise _Fail(f"{what} failed: {(res.get('stderr') or res.get('stdout') or '').strip()[:500]}")
+        _progress(progress, "switched", digest=digest, container=new_name, upstream=f"{bind_address}:{new_port}")
     except _Fail as exc:
+        _progress(progress, "failed", digest=digest, container=new_name, reason=str(exc)[:500])
         if new_started:
             docker("rm", "-f", new_name)
         ret["changes"] = {"rolled_back": new}
@@ -384,6 +410,7 @@ def deployed(
         docker("stop", "-t", str(int(drain_seconds)), cname)
         docker("rm", "-f", cname)
         stopped.append(cname)
+    _progress(progress, "drained", digest=digest, stopped=stopped, drain_seconds=int(drain_seconds))
 
     history = _record_history(name, digest, keep_images)
     retained = set(history[: max(1, int(keep_images))])
@@ -446,6 +473,7 @@ def pre_switched(
         return ret
     docker("rm", "-f", container)
     args = ["run", "--rm", "--name", container, "--label", f"saltpipe.preswitch={name}"]
+    env["SALTPIPE_IMAGE_DIGEST"] = digest
     for key in sorted(env):
         args += ["-e", f"{key}={env[key]}"]
     argv = docker.argv(*args, ref, *command)

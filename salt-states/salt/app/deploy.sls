@@ -35,6 +35,9 @@ app-deploy-saltpipe-app-deployed:
     - docker_cli: {{ app.docker_cli | json }}
     - docker_config_dir: {{ app.docker_config_dir | json }}
     - env: {{ app.env | json }}
+{%- if request.get('environment') %}
+    - progress: {{ ('saltpipe/deploy/' ~ request.environment ~ '/minion') | json }}
+{%- endif %}
     - require:
       - sls: {{ tplroot }}.registry
     - labels:

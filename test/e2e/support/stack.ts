@@ -11,6 +11,8 @@ import { mustRun, run } from "./run";
 
 export const DOCKER = "/usr/bin/docker";
 const STACK_SCRIPT = "scripts/local-stack.sh";
+/** The `saltpipe` command's entry (the package's bin, compiled to dist/infra/cli/main.js). */
+export const OPERATOR_CLI = "infra/cli/main.ts";
 
 export interface StackOutputs {
   readonly appUrls: string[];
@@ -124,9 +126,9 @@ export class LocalStack {
     return files;
   }
 
-  /** Runs an operator command (npm run status|rollback|…) against this environment. */
+  /** Runs an operator command (`saltpipe status|rollback|…`, as npm run status|… does) against this environment. */
   ops(...args: string[]) {
-    return run("npx", ["ts-node", "--transpile-only", "scripts/ops/cli.ts", ...args, "--stack", "local"], {
+    return run("npx", ["ts-node", "--transpile-only", OPERATOR_CLI, ...args, "--stack", "local"], {
       env: this.env,
       timeoutMs: 120_000,
     });

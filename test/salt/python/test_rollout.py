@@ -28,7 +28,9 @@ class RolloutTest(unittest.TestCase):
         rec = env.store.read("dev")
         self.assertEqual((rec["current"]["digest"], rec["claim"], rec["pending"]), (digest(1), None, None))
         self.assertEqual(rec["minions"]["m1"]["digest"], digest(1))
-        self.assertEqual([t for t, _ in env.port.events], ["saltpipe/deploy/dev/start", "saltpipe/deploy/dev/outcome"])
+        self.assertEqual([t for t, _ in env.port.events], ["saltpipe/deploy/dev/start", "saltpipe/deploy/dev/batch", "saltpipe/deploy/dev/batch", "saltpipe/deploy/dev/outcome"])
+        batches = [d for t, d in env.port.events if t.endswith("/batch")]
+        self.assertEqual([(b["index"], b["of"], b["minions"]) for b in batches], [(1, 2, ["m1"]), (2, 2, ["m2"])])
 
     def test_pushes_during_a_deploy_collapse_to_the_newest_which_runs_next(self):
         env = Env()
@@ -71,6 +73,8 @@ class RolloutTest(unittest.TestCase):
         self.assertEqual(env.port.serving, {"m1": digest(1), "m2": digest(1), "m3": digest(1)})
         self.assertIn("skipped", outcome["minions"]["m3"]["comment"])
         self.assertEqual(env.store.read("dev")["current"]["digest"], digest(1))
+        (revert,) = [d for t, d in env.port.events if t == "saltpipe/deploy/dev/revert" and d["digest"] == digest(2)]
+        self.assertEqual((revert["to"], revert["minions"]), (digest(1), ["m1"]))
 
     def test_a_failing_pre_switch_step_touches_no_minion(self):
         env = Env(settings={"pre_switch": {"command": ["migrate"], "timeout": 10}})
