@@ -8,7 +8,7 @@ import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Server } from "ssh2";
+import { Server, utils as sshUtils } from "ssh2";
 import type { AddressInfo } from "net";
 
 const PROJECT = path.join(__dirname, "..");
@@ -35,6 +35,9 @@ const pem = () =>
     publicKeyEncoding: { type: "spki", format: "pem" },
   }).privateKey;
 
+// The master's SSH host key (ed25519: the command pins it from the masterSsh output).
+const hostKey = sshUtils.generateKeyPairSync("ed25519");
+
 test("npx saltpipe --help lists the operator commands", async () => {
   const r = await saltpipe(["--help"]);
   expect(r.code).toBe(0);
@@ -50,7 +53,7 @@ describe("status --json against our stack's outputs", () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-saltpipe-"));
-    server = new Server({ hostKeys: [pem()] }, (client) => {
+    server = new Server({ hostKeys: [hostKey.private] }, (client) => {
       client
         .on("authentication", (ctx) =>
           ctx.method === "publickey" && ctx.username === "ops" ? ctx.accept() : ctx.reject(["publickey"]),
@@ -78,7 +81,7 @@ describe("status --json against our stack's outputs", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
     const outputs = {
-      masterSsh: { host: "127.0.0.1", port, user: "ops" },
+      masterSsh: { host: "127.0.0.1", port, user: "ops", hostKey: hostKey.public },
       masterSshKey: pem(),
       environmentName: "onprem",
     };
@@ -114,7 +117,10 @@ describe("status --json against our stack's outputs", () => {
     const outputs = JSON.parse(fs.readFileSync(path.join(dir, "outputs.json"), "utf8"));
     fs.writeFileSync(
       path.join(dir, "down.json"),
-      JSON.stringify({ ...outputs, masterSsh: { host: "127.0.0.1", port: 1, user: "ops" } }),
+      JSON.stringify({
+        ...outputs,
+        masterSsh: { host: "127.0.0.1", port: 1, user: "ops", hostKey: hostKey.public },
+      }),
     );
     const r = await saltpipe([
       "status",

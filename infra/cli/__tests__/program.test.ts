@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { utils as sshUtils } from "ssh2";
 import { connectMaster, type Master, type MasterAccess, type RunnerReply } from "../../ssh/master";
 import { EXIT } from "../errors";
 import { run, type Deps } from "../program";
@@ -325,7 +326,12 @@ describe("the stack side (a stand-in pulumi executable)", () => {
     fs.writeFileSync(
       file,
       JSON.stringify({
-        masterSsh: { host: "127.0.0.1", port, user: "ops" },
+        masterSsh: {
+          host: "127.0.0.1",
+          port,
+          user: "ops",
+          hostKey: sshUtils.generateKeyPairSync("ed25519").public,
+        },
         masterSshKey: privateKey,
         environmentName: "prod",
       }),
@@ -340,6 +346,25 @@ describe("the stack side (a stand-in pulumi executable)", () => {
     );
     expect(r.stderr).toContain("ECONNREFUSED");
     expect(r.stderr).not.toContain("PRIVATE KEY");
+  });
+
+  test("a master without a pinned host key is not dialed: the output to pin it is named", async () => {
+    const file = path.join(dir, "unpinned.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        masterSsh: { host: "127.0.0.1", port: await closedPort(), user: "ops" },
+        masterSshKey: sshUtils.generateKeyPairSync("ed25519").private,
+        environmentName: "prod",
+      }),
+    );
+    const r = await cli(["status", "--stack", "prod", "--outputs", file], undefined, {
+      access: stackAccess,
+      connect: (a) => connectMaster(a, 3000),
+    });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toContain('stack "prod" has no pinned SSH host key for its master "master"');
+    expect(r.stderr).not.toContain("ECONNREFUSED");
   });
 });
 
