@@ -14,6 +14,7 @@ export const appUrl = environment.appUrl;
 export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;
+export const hookCaCertificate = environment.hookCaCertificate;
 export const registry = environment.registry;
 export const imageName = environment.imageName;
 export const imageDigest = environment.imageDigest;
