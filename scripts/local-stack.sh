@@ -2,7 +2,8 @@
 # The main command: bring up (or preview, or destroy) the embedded `local` stack through
 # the real Pulumi engine, from a fresh clone, offline.
 #
-#   scripts/local-stack.sh up        install what is missing, `pulumi up`, print the URLs (default)
+#   scripts/local-stack.sh up        install what is missing, `pulumi up`, print the app's one URL
+#                                    (the load balancer) first, then every output (default)
 #   scripts/local-stack.sh preview   `pulumi preview --diff`
 #   scripts/local-stack.sh destroy   `pulumi destroy`: no container, network or volume is left
 #   scripts/local-stack.sh outputs   the stack outputs as JSON
@@ -118,7 +119,9 @@ case "$action" in
     prepare_engine
     check_program
     run_pulumi up --yes --skip-preview "$@"
-    log "$STACK environment is up:"
+    log "$STACK environment is up; the app (through its load balancer):"
+    run_pulumi stack output appUrl 2>/dev/null || log "(this stack has no load balancer URL)"
+    log "every output:"
     run_pulumi stack output --json
     ;;
   preview) prepare_engine && check_program && run_pulumi preview --diff "$@" ;;

@@ -26,9 +26,11 @@ run_jest() {
 run_jest light --selectProjects unit app policy
 run_jest salt --selectProjects salt
 run_jest engine --selectProjects engine package
-run_jest e2e --selectProjects e2e --runInBand --testPathIgnorePatterns test/e2e/existing.test.ts
+run_jest e2e --selectProjects e2e --runInBand --testPathIgnorePatterns test/e2e/existing.test.ts test/e2e/shape.test.ts
 # Existing servers (made by the test, outside Pulumi), after the other end-to-end suites.
 run_jest existing --selectProjects e2e --runInBand test/e2e/existing.test.ts
+# The production shape of the local twin (load balancer, jump host, TLS hook).
+run_jest shape --selectProjects e2e --runInBand test/e2e/shape.test.ts
 
 # One closing line for all suites together ("total: N passed, M failed").
 node -e '
