@@ -118,7 +118,8 @@ case "$action" in
     prepare_machine
     prepare_engine
     check_program
-    run_pulumi up --yes --skip-preview "$@"
+    # The engine's progress goes to stderr: stdout starts with the app's one URL.
+    run_pulumi up --yes --skip-preview "$@" >&2
     log "$STACK environment is up; the app (through its load balancer):"
     run_pulumi stack output appUrl 2>/dev/null || log "(this stack has no load balancer URL)"
     log "every output:"

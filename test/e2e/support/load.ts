@@ -12,6 +12,8 @@ export interface RateReport {
   readonly seconds: number;
   /** Non-200 answers, connection errors and timeouts. */
   readonly failed: number;
+  /** Latency percentiles and maximum, ms. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** When the failures happened, in ms since the load started (first 1000). */
   readonly failureTimes: number[];
   /** The first few failures (status or error), for a test's message. */
@@ -40,7 +42,8 @@ export class RateLoad {
         {
           url: new URL(opts.path ?? "version", baseUrl).toString(),
           overallRate: opts.ratePerSecond,
-          connections: opts.connections ?? 20,
+          // Enough connections that requests held by retries (a dying server) do not lower the rate.
+          connections: opts.connections ?? 64,
           duration: opts.maxSeconds,
           timeout: 5,
         },
@@ -74,6 +77,7 @@ export class RateLoad {
       ratePerSecond: Math.round(requests / seconds),
       seconds: Math.round(seconds * 10) / 10,
       failed,
+      latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
       failureTimes: [...this.failureTimes],
       failures: [...this.failures],
       failureWindow:
