@@ -54,6 +54,9 @@ const SYSTEMD_CONTAINER = {
   command: ["/sbin/init"],
 };
 
+/** Dial tries for a host behind the jump host (≈ 7 min with the 1 → 5 s back-off). */
+const JUMPED_DIAL_LIMIT = 90;
+
 export class DockerHosts extends pulumi.ComponentResource {
   readonly hosts: Host[];
   readonly network: docker.Network;
@@ -135,11 +138,13 @@ export class DockerHosts extends pulumi.ComponentResource {
       } else {
         // Private: only the jump host can reach it, by its name on the environment network.
         // Its key is pinned too, checked in the handshake through the jump host (no direct
-        // pre-flight: this machine cannot reach it).
+        // pre-flight: this machine cannot reach it). A refused channel fails at once (no
+        // connect timeout), so allow more tries while the host's sshd starts.
         connection = {
           host: machine.name,
           port: 22,
           ...key,
+          dialErrorLimit: JUMPED_DIAL_LIMIT,
           proxy: jump,
           hostKey: hostKeys.stdout.apply(preferredHostKey),
         };

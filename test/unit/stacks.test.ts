@@ -385,7 +385,7 @@ describe("local stack", () => {
           port: 22,
           user: "root",
           privateKey: expect.stringContaining("PRIVATE KEY"),
-          dialErrorLimit: 30,
+          dialErrorLimit: 90,
           perDialTimeout: 5,
           hostKey: pinned,
           proxy: { ...viaMaster, hostKey: pinned },
