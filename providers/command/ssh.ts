@@ -138,7 +138,12 @@ export async function dial(c: Connection, log: Log = () => undefined): Promise<C
 
   const problem = checkProxy(c.proxy);
   if (problem) throw new Error(`proxy: ${problem}`);
-  const proxyConfig = connectConfig(c.proxy);
+  let proxyConfig: ConnectConfig;
+  try {
+    proxyConfig = connectConfig(c.proxy);
+  } catch (err) {
+    throw new Error(`proxy: ${(err as Error).message}`);
+  }
   const bastion = `${proxyConfig.username}@${c.proxy.host}:${proxyConfig.port}`;
   const proxyClient = await withRetry(`dialing proxy ${bastion}`, c.proxy.dialErrorLimit ?? 10, log, () =>
     dialOnce(proxyConfig),

@@ -194,7 +194,8 @@ describe("command:remote:Command through a proxy (jump host), as the real provid
   });
 
   it("the target's own credentials and host key are used for the target, the proxy's for the proxy", async () => {
-    const wrongKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOz0";
+    // A well-formed ed25519 key that is not the server's.
+    const wrongKey = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 2)]).toString("base64")}`;
     const targetKeyWrong = through({ hostKey: wrongKey }, { hostKey: sshd.hostKey });
     await expect(provider.create!(REMOTE, { connection: targetKeyWrong, create: "echo no" })).rejects.toThrow(
       /^proxy: ssh: handshake with .* through proxy .* failed/,
@@ -202,6 +203,11 @@ describe("command:remote:Command through a proxy (jump host), as the real provid
     const proxyKeyWrong = through({ hostKey: sshd.hostKey }, { hostKey: wrongKey, dialErrorLimit: 1 });
     await expect(provider.create!(REMOTE, { connection: proxyKeyWrong, create: "echo no" })).rejects.toThrow(
       /^proxy: ssh: dialing proxy .* failed 1 times/,
+    );
+    // A proxy host key that is no key fails before dialing, prefixed as the real one does.
+    const proxyKeyBad = through({}, { hostKey: "not a key" });
+    await expect(provider.create!(REMOTE, { connection: proxyKeyBad, create: "echo no" })).rejects.toThrow(
+      "proxy: failed to parse host key: ssh: no key found",
     );
     const bothRight = through({ hostKey: sshd.hostKey }, { hostKey: sshd.hostKey });
     expect((await create(REMOTE, { connection: bothRight, create: "echo ok" })).outs.stdout).toBe("ok");
