@@ -153,7 +153,8 @@ class Lifecycle:
             "previous": (current or {}).get("digest"),
         }
         self.announce("start", dict(base, batch=str(self.settings.get("batch", "1"))), notify=kind != "converge")
-        self.audit.append("deploy-start", **base)
+        if kind != "converge":  # a convergence is audited when it ends, and only if it changed something
+            self.audit.append("deploy-start", **base)
         minions, batches, failed, reason, rolled_back = {}, [], False, "", []
         answered, silent = self.port.targets(only)
         # A minion that is down is reported, not waited for: the others are deployed and it
