@@ -339,6 +339,8 @@ export interface HookProxyOptions {
   readonly authenticatedConnections?: number;
   /** Refusal log ({@link DEFAULT_HOOK_REFUSED_LOG}); one short line per refusal, no header. */
   readonly refusedLog?: string;
+  /** The server's error log (default nginx's `/var/log/nginx/error.log`), at level `crit`. */
+  readonly errorLog?: string;
 }
 
 /**
@@ -413,7 +415,7 @@ export function renderHookProxyConfig(o: HookProxyOptions): string {
     "    limit_req_log_level info;",
     "    limit_conn_log_level info;",
     `    access_log ${refusedLog} saltpipe_hook_refused if=$saltpipe_hook_refused;`,
-    "    error_log /var/log/nginx/error.log crit;",
+    `    error_log ${o.errorLog ?? "/var/log/nginx/error.log"} crit;`,
     "",
     `    location = ${HOOK_URL_PATH} {`,
     "        limit_except POST { deny all; }",
@@ -437,7 +439,8 @@ export function renderHookProxyConfig(o: HookProxyOptions): string {
     "        proxy_set_header Content-Type application/json;",
     "        proxy_set_header Host $host;",
     "        proxy_set_header X-Forwarded-For $remote_addr;",
-    `        proxy_pass ${upstream}${HOOK_URL_PATH};`,
+    // A named location passes the request URI unchanged: the exact HOOK_URL_PATH matched above.
+    `        proxy_pass ${upstream};`,
     "        proxy_connect_timeout 2s;",
     "        proxy_read_timeout 10s;",
     "    }",

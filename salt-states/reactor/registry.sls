@@ -33,13 +33,14 @@
 {%- set post = data.get('post') if data.get('post') is mapping else {} %}
 {%- set ns = namespace(reason='', accepted=None, notes=[]) %}
 {%- set marker = headers.get('X-Saltpipe-Proxy-Auth', '') | string %}
+{%- set expected_marker = salt['hashutil.hmac_compute']('saltpipe-hook-proxy-v1', secret) %}
 {%- if secret | length < 16 or not env %}
 {%-   set ns.reason = 'hook not configured (saltpipe:environment / saltpipe:hook:secret)' %}
 {%- elif body | length > hook.get('max_body_bytes', 65536) | int %}
 {%-   set ns.reason = 'body larger than ' ~ hook.get('max_body_bytes', 65536) ~ ' bytes' %}
 {%- elif not marker | regex_match('^([0-9a-f]{64})\Z') %}
 {%-   set ns.reason = 'not authenticated by the hook proxy' %}
-{%- elif not salt['hashutil.github_signature'](marker, secret, 'sha256=' ~ salt['hashutil.hmac_compute']('saltpipe-hook-proxy-v1', secret)) %}
+{%- elif not salt['hashutil.github_signature'](marker, secret, 'sha256=' ~ salt['hashutil.hmac_compute'](expected_marker, secret)) %}
 {%-   set ns.reason = 'bad hook proxy marker' %}
 {%- endif %}
 {%- if not ns.reason %}

@@ -54,6 +54,8 @@ export interface ClusterOptions {
   readonly planOnly?: boolean;
   /** Extra master options. */
   readonly masterExtra?: Readonly<Record<string, unknown>>;
+  /** The environment's app minion ids in the master config (default: all of `minions`). */
+  readonly appMinions?: readonly string[];
 }
 
 export class Cluster {
@@ -103,7 +105,7 @@ export class Cluster {
         pillarDir,
         rootDir: this.masterRoot,
         lifecycle: o.lifecycle,
-        appMinions: o.minions,
+        appMinions: o.appMinions ?? o.minions,
         registry: { kind: "http", url: this.registry.url },
         refusedLog: this.refusedLog,
         planOnly: o.planOnly ?? true,
@@ -174,6 +176,7 @@ export class Cluster {
         maxBodyBytes: 16384,
         webhookSecret: o.secret,
         refusedLog: this.refusedLog,
+        errorLog: path.join(nginxDir, "error.log"),
       }),
     );
     fs.writeFileSync(

@@ -186,7 +186,8 @@ describe("renderHookProxyConfig", () => {
     expect(text).toContain("listen 8443;");
     expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
     expect(text).toContain("proxy_set_header Content-Type application/json;");
-    expect(text).toContain(`proxy_pass http://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
+    expect(text).toContain("proxy_pass http://127.0.0.1:8001;");
     expect(text).toContain("client_max_body_size 16384;");
     expect(text).toContain("limit_except POST { deny all; }");
     expect(text).toMatch(/location \/ \{\s+return 404;/);
@@ -202,7 +203,7 @@ describe("renderHookProxyConfig", () => {
     expect(text).toContain("listen 8443 ssl;");
     expect(text).toContain("ssl_certificate /c.pem;");
     expect(text).toContain("ssl_certificate_key /k.pem;");
-    expect(text).toContain(`proxy_pass https://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain("proxy_pass https://127.0.0.1:8001;");
   });
 });
 
