@@ -423,8 +423,10 @@ export function renderHookProxyConfig(o: HookProxyOptions): string {
     `        limit_req zone=saltpipe_hook_auth burst=${rate * 5} nodelay;`,
     `        limit_conn saltpipe_hook_anon_conn ${anonConn};`,
     `        limit_conn saltpipe_hook_auth_conn ${authConn};`,
-    // After the limits (preaccess) and the method check (access): 401 or on to salt-api.
-    "        try_files /.saltpipe-hook-no-such-file @saltpipe_hook_$saltpipe_hook_auth;",
+    // After the limits (preaccess) and the method check (access): 401 or on to salt-api. The
+    // root does not exist, so the file check is one ENOENT stat and always falls through.
+    "        root /nonexistent/saltpipe-hook;",
+    "        try_files /no-such-file @saltpipe_hook_$saltpipe_hook_auth;",
     "    }",
     "",
     "    location @saltpipe_hook_0 {",

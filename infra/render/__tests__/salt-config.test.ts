@@ -211,7 +211,7 @@ describe("renderHookProxyConfig: unauthenticated requests cost nothing", () => {
   const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN });
   test("the bearer token is compared by nginx; without it: 401 from nginx, never salt-api", () => {
     expect(text).toContain(`"Bearer ${TOKEN}" 1;`);
-    expect(text).toContain("try_files /.saltpipe-hook-no-such-file @saltpipe_hook_$saltpipe_hook_auth;");
+    expect(text).toContain("try_files /no-such-file @saltpipe_hook_$saltpipe_hook_auth;");
     expect(text).toMatch(/location @saltpipe_hook_0 \{\s+return 401;\s+\}/);
     const unauth = /location @saltpipe_hook_0 \{[^}]*\}/.exec(text)![0];
     expect(unauth).not.toContain("proxy_pass");
