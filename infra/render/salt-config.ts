@@ -184,7 +184,8 @@ const FORBIDDEN_EXTRA = [
   // Would hand the whole master config (webhook secret, notify secret) to every minion as pillar.
   "pillar_opts",
 ];
-const MINION_ID_OK = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+const MINION_ID_OK =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 /** The master's `master.d/saltpipe.conf`: roots, reactor, runner, hook settings. */
 export function renderMasterConfig(o: MasterConfigOptions): string {
@@ -198,7 +199,9 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
   checkPort("retPort", o.retPort);
   for (const key of Object.keys(o.extra ?? {})) {
     if (key === "pillar_opts")
-      throw new Error("extra: pillar_opts may not be set (it would give every minion the master config and its secrets)");
+      throw new Error(
+        "extra: pillar_opts may not be set (it would give every minion the master config and its secrets)",
+      );
     if (FORBIDDEN_EXTRA.includes(key)) throw new Error(`extra: ${key} may not be set (keys are pre-seeded)`);
   }
   for (const id of o.appMinions ?? [])

@@ -29,7 +29,6 @@ import {
   mkTemp,
   nginxBin,
   post,
-  randomDigest,
   registryEnvelope,
   run,
   saltBin,

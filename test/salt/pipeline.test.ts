@@ -116,11 +116,7 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
       60_000,
     );
     const reasons = refused.map((e) => String(e.data.reason)).join("\n");
-    for (const why of [
-      "is not for environment dev",
-      "repository someone/else",
-      "not a manifest",
-    ]) {
+    for (const why of ["is not for environment dev", "repository someone/else", "not a manifest"]) {
       expect(reasons).toContain(why);
     }
     // A good request afterwards still works (the master keeps serving) - and is the only deploy.
@@ -184,7 +180,10 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
     const digest = await cluster.image("dev-51gned");
     const body = registryEnvelope({ repository: REPO, tag: "dev-51gned", digest });
     const signature = `sha256=${hmacSha256Hex(SECRET, body)}`;
-    const alone = await post(hookUrl, body, { "Content-Type": REGISTRY_CONTENT_TYPE, "X-Saltpipe-Signature": signature });
+    const alone = await post(hookUrl, body, {
+      "Content-Type": REGISTRY_CONTENT_TYPE,
+      "X-Saltpipe-Signature": signature,
+    });
     expect(alone.status).toBe(401);
     const res = await post(hookUrl, body, { ...bearer(), "X-Saltpipe-Signature": signature });
     expect(res.status).toBe(200);

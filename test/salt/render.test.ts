@@ -373,10 +373,14 @@ describe("orchestration and reactor render", () => {
       {},
     );
     // minion-1 fires minion-2's start tag: the sender is not the minion the tag names.
-    expect(await renderReactor("minion-start.sls", "salt/minion/minion-2/start", { id: "minion-1" })).toEqual({});
+    expect(await renderReactor("minion-start.sls", "salt/minion/minion-2/start", { id: "minion-1" })).toEqual(
+      {},
+    );
     // A long host name is a valid minion id.
     const fqdn = `${"a".repeat(60)}.${"b".repeat(60)}.example.internal`;
-    expect(await renderReactor("minion-start.sls", `salt/minion/${fqdn}/start`, { id: fqdn })).not.toEqual({});
+    expect(await renderReactor("minion-start.sls", `salt/minion/${fqdn}/start`, { id: fqdn })).not.toEqual(
+      {},
+    );
   });
   const PROXIED = { [HOOK_PROXY_MARKER_HEADER]: hookProxyMarker(SECRET) };
   const ok = (tag = "dev-1a2b3c4") =>
@@ -406,10 +410,25 @@ describe("orchestration and reactor render", () => {
 
   test.each([
     // Past the proxy (which checks the bearer token): only its marker counts, never a token.
-    ["the bearer token itself, bypassing the proxy", ok(), { Authorization: `Bearer ${SECRET}` }, "not authenticated by the hook proxy"],
+    [
+      "the bearer token itself, bypassing the proxy",
+      ok(),
+      { Authorization: `Bearer ${SECRET}` },
+      "not authenticated by the hook proxy",
+    ],
     ["a forged marker", ok(), { [HOOK_PROXY_MARKER_HEADER]: "0".repeat(64) }, "bad hook proxy marker"],
-    ["the marker of another secret", ok(), { [HOOK_PROXY_MARKER_HEADER]: hookProxyMarker(`${SECRET}x`) }, "bad hook proxy marker"],
-    ["a marker with a trailing newline", ok(), { [HOOK_PROXY_MARKER_HEADER]: `${hookProxyMarker(SECRET)}\n` }, "not authenticated by the hook proxy"],
+    [
+      "the marker of another secret",
+      ok(),
+      { [HOOK_PROXY_MARKER_HEADER]: hookProxyMarker(`${SECRET}x`) },
+      "bad hook proxy marker",
+    ],
+    [
+      "a marker with a trailing newline",
+      ok(),
+      { [HOOK_PROXY_MARKER_HEADER]: `${hookProxyMarker(SECRET)}\n` },
+      "not authenticated by the hook proxy",
+    ],
     ["no credentials", ok(), {}, "not authenticated by the hook proxy"],
     ["a tag with a trailing newline", ok("dev-1a2b3c4\n"), PROXIED, "is not for environment dev"],
     [
@@ -418,18 +437,8 @@ describe("orchestration and reactor render", () => {
       PROXIED,
       "bad digest",
     ],
-    [
-      "wrong environment",
-      ok("prod-1a2b3c4"),
-      PROXIED,
-      "is not for environment dev",
-    ],
-    [
-      "tag that only starts like the environment",
-      ok("devil"),
-      PROXIED,
-      "is not for environment dev",
-    ],
+    ["wrong environment", ok("prod-1a2b3c4"), PROXIED, "is not for environment dev"],
+    ["tag that only starts like the environment", ok("devil"), PROXIED, "is not for environment dev"],
     [
       "wrong repository",
       registryEnvelope({ repository: "other/app", tag: "dev-1", digest: DIGEST }),
@@ -448,12 +457,7 @@ describe("orchestration and reactor render", () => {
       PROXIED,
       "not a push",
     ],
-    [
-      "no envelope",
-      JSON.stringify({ hello: "world" }),
-      PROXIED,
-      "no events envelope",
-    ],
+    ["no envelope", JSON.stringify({ hello: "world" }), PROXIED, "no events envelope"],
     [
       "bad digest",
       registryEnvelope({ repository: "saltpipe/app", tag: "dev-1", digest: "sha256:nothex" }),

@@ -182,7 +182,12 @@ describe("renderSaltApiConfig", () => {
 
 describe("renderHookProxyConfig", () => {
   test("forces the JSON content type, caps the body, POST only on the hook path, 404 elsewhere", () => {
-    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, maxBodyBytes: 16384, webhookSecret: TOKEN });
+    const text = renderHookProxyConfig({
+      hookPort: 8443,
+      apiPort: 8001,
+      maxBodyBytes: 16384,
+      webhookSecret: TOKEN,
+    });
     expect(text).toContain("listen 8443;");
     expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
     expect(text).toContain("proxy_set_header Content-Type application/json;");
@@ -232,18 +237,24 @@ describe("renderHookProxyConfig: unauthenticated requests cost nothing", () => {
     expect(text).toContain("limit_conn saltpipe_hook_anon_conn 4;");
     expect(text).toContain("limit_conn saltpipe_hook_auth_conn 16;");
     expect(text).toContain("client_header_timeout 5s;");
-    expect(text).toContain('map $saltpipe_hook_auth $saltpipe_hook_anon_key { 1 ""; default $binary_remote_addr; }');
+    expect(text).toContain(
+      'map $saltpipe_hook_auth $saltpipe_hook_anon_key { 1 ""; default $binary_remote_addr; }',
+    );
   });
   test("refusals: one short line (time, status, address) in their own log; no header is ever logged", () => {
     expect(text).toContain("log_format saltpipe_hook_refused '$time_iso8601 $status $remote_addr';");
-    expect(text).toContain(`access_log ${DEFAULT_HOOK_REFUSED_LOG} saltpipe_hook_refused if=$saltpipe_hook_refused;`);
+    expect(text).toContain(
+      `access_log ${DEFAULT_HOOK_REFUSED_LOG} saltpipe_hook_refused if=$saltpipe_hook_refused;`,
+    );
     expect(text).not.toMatch(/log_format[^\n]*http_/);
     expect(text).toContain("limit_req_log_level info;");
   });
   test.each(["short", "has space in it 123456", 'quote"injection-123456', "dollar$variable-123456"])(
     "refuses a token nginx could not compare literally: %j",
     (bad) => {
-      expect(() => renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: bad })).toThrow(/webhookSecret/);
+      expect(() => renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: bad })).toThrow(
+        /webhookSecret/,
+      );
     },
   );
 });
