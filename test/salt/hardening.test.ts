@@ -25,13 +25,11 @@ import {
   type SaltEvent,
 } from "./helpers";
 
-jest.setTimeout(300_000);
+// One environment's ids: the app minion, and a rogue that has an accepted key and claims its grains.
+const [GOOD, ROGUE] = ["hard-minion-1", "hard-rogue-1"];
+const [ENV, REPO, SECRET] = ["dev", "saltpipe/app", "hardening-test-secret-0a1b2c3d4e5f"];
 
-const ENV = "dev";
-const REPO = "saltpipe/app";
-const SECRET = "hardening-test-secret-0a1b2c3d4e5f";
-const GOOD = "hard-minion-1";
-const ROGUE = "hard-rogue-1";
+jest.setTimeout(300_000);
 
 const isJob = (fun: string) => (e: SaltEvent) => /^salt\/job\/\d+\/new$/.test(e.tag) && e.data.fun === fun;
 const isRun = (fun: string) => (e: SaltEvent) => /^salt\/run\/\d+\/new$/.test(e.tag) && e.data.fun === fun;
