@@ -216,6 +216,10 @@ describe("renderHookProxyConfig: unauthenticated requests cost nothing", () => {
   const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN });
   test("the bearer token is compared by nginx; without it: 401 from nginx, never salt-api", () => {
     expect(text).toContain(`"Bearer ${TOKEN}" 1;`);
+    // A 64-character token makes a 71-character key: past nginx's default bucket of 64.
+    expect(renderHookProxyConfig({ hookPort: 1, apiPort: 2, webhookSecret: "a".repeat(64) })).toContain(
+      "map_hash_bucket_size 128;",
+    );
     expect(text).toContain("try_files /no-such-file @saltpipe_hook_$saltpipe_hook_auth;");
     expect(text).toMatch(/location @saltpipe_hook_0 \{\s+return 401;\s+\}/);
     const unauth = /location @saltpipe_hook_0 \{[^}]*\}/.exec(text)![0];
