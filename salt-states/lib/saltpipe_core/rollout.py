@@ -14,7 +14,9 @@ One deploy (``deploy_one``):
    "no minion answered" is a failure.
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
-4. Batches of ``state.sls app.deploy`` (health-gated blue/green on each minion), renewing
+4. With more than one batch, the new image is pulled on every target at once first (the old
+   version serves meanwhile). Batches of ``state.sls app.deploy`` (health-gated blue/green on
+   each minion; it returns once the new container serves, the old one drains detached), renewing
    the claim before each; stop at the first failed batch, and put the minions that already
    switched back on the previous digest (same health-gated path): a failed rollout leaves
    the whole environment on one version, unlike tools that leave early groups switched.
@@ -154,6 +156,12 @@ class Lifecycle:
                 failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
         if not failed:
             size = batch_size(self.settings.get("batch", "1"), len(answered))
+            if size < len(answered):
+                # [perf] More than one batch: every target pulls the new image now, all at once,
+                # while the old version serves; each batch then starts from a local image.
+                # Best effort (a minion whose pull failed pulls again, and fails, in its batch).
+                self.renew()
+                self.port.pre_pull(answered, request)
             switched = []
             for index in range(0, len(answered), size):
                 group = answered[index : index + size]

@@ -18,6 +18,19 @@ def push(env, n, order=None):
 
 
 class RolloutTest(unittest.TestCase):
+    def test_with_more_than_one_batch_every_target_pulls_first_all_at_once(self):
+        # [perf] pre-pull before the first batch; none when one batch takes every minion.
+        env = Env(port=FakePort(minions=("m1", "m2", "m3")))
+        lc, _, _ = push(env, 1)
+        (outcome,) = lc.drive()
+        self.assertTrue(outcome["result"])
+        self.assertEqual(env.port.pulled, [(["m1", "m2", "m3"], digest(1))])
+        self.assertEqual(outcome["batches"], [["m1"], ["m2"], ["m3"]])
+        env = Env(settings={"batch": "100%"})
+        lc, _, _ = push(env, 1)
+        lc.drive()
+        self.assertFalse(hasattr(env.port, "pulled"))
+
     def test_a_push_deploys_in_batches_and_becomes_current(self):
         env = Env()
         lc, action, claimed = push(env, 1)
