@@ -8,6 +8,7 @@ export * from "./salt";
 export * from "./image";
 export * from "./registry";
 export * from "./environment";
+export { tuneProgramRuntime, DEFAULT_STACK_TRACE_LIMIT } from "./runtime";
 export type { HostFile } from "./render/bootstrap";
 export { renderSaltInstallScript, type InstallOptions, type SaltRole } from "./render/install";
 export {
