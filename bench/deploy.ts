@@ -589,14 +589,21 @@ async function missedDeploys(stack: LocalStack, outputs: StackOutputs, w: Watche
   }
 }
 
-/** [perf] `docker stats` memory of minion-1's host container, MiB. */
+/**
+ * [perf] Memory of minion-1's host container, MiB: its cgroup's usage (cgroup v1 or v2 on this
+ * machine; `docker stats` shows 0 for these systemd containers here), page cache included.
+ */
 async function minionMemory(stack: LocalStack): Promise<number | undefined> {
-  const out = await docker("stats", "--no-stream", "--format", "{{.MemUsage}}", stack.container(HOST)).catch(
-    () => "",
-  );
-  const m = /([0-9.]+)\s*(KiB|MiB|GiB)/.exec(out);
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * { KiB: 1 / 1024, MiB: 1, GiB: 1024 }[m[2] as "KiB"]);
+  const id = (await docker("inspect", "-f", "{{.Id}}", stack.container(HOST)).catch(() => "")).trim();
+  for (const file of [
+    `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`,
+    `/sys/fs/cgroup/docker/${id}/memory.current`,
+  ]) {
+    if (id && fs.existsSync(file))
+      return Math.round(Number(fs.readFileSync(file, "utf8").trim()) / 1024 / 1024);
+  }
+  return undefined;
 }
 
 async function benchSize(size: number, largest: boolean): Promise<void> {
