@@ -9,6 +9,7 @@ import stat
 import tempfile
 import time
 import unittest
+import warnings
 
 STATE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "salt-states", "salt", "_states", "saltpipe_app.py")
 IMAGE = "127.0.0.1:5000/saltpipe/app"
@@ -38,6 +39,8 @@ def fake_docker(tmp, stop_seconds):
 
 class DrainTest(unittest.TestCase):
     def setUp(self):
+        # The finisher outlives its Popen object on purpose (it is detached): no ResourceWarning.
+        warnings.simplefilter("ignore", ResourceWarning)
         self.tmp = tempfile.mkdtemp()
         self.mod = load_state(self.tmp)
 
