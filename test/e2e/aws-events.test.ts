@@ -174,6 +174,7 @@ async function masterAudit(): Promise<Record<string, unknown>[]> {
 
 interface DeploySummary {
   readonly digest: string;
+  readonly kind: string;
   readonly result: boolean;
   readonly started: number;
   readonly finished: number;
@@ -418,7 +419,9 @@ test("master stopped while two pushes and two copies of an old event wait: one r
   for (let i = 1; i < sorted.length; i++)
     expect(sorted[i].started).toBeGreaterThanOrEqual(sorted[i - 1].finished);
   timings.v3Deployed = deploys.filter((d) => d.digest === v3.digest).length;
-  expect(deploys.filter((d) => d.digest === v4.digest)).toHaveLength(1);
+  // One rollout of v4 from its push; a reconcile pass that finds the minions already on v4 may
+  // add a no-op `converge` entry (not recording those is issue 16, item 10).
+  expect(deploys.filter((d) => d.digest === v4.digest && d.kind !== "converge")).toHaveLength(1);
   expect(await served()).toEqual(["4.0.0", "4.0.0"]);
   await waitFor("the queue to be empty", 30_000, async () =>
     (await queueCounts()).queueUrl === 0 ? true : undefined,
