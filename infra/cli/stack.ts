@@ -36,8 +36,7 @@ export function pulumiCommand(stack: string, cwd: string, env: NodeJS.ProcessEnv
   // The `local` stack, and the stack named by SALTPIPE_STACK (a stack file run through the same
   // wrapper, e.g. the end-to-end suites'), go through scripts/local-stack.sh in this repository.
   const wrapped = stack === (env.SALTPIPE_STACK || "local");
-  if (wrapped && fs.existsSync(path.join(cwd, LOCAL_WRAPPER)))
-    return ["bash", LOCAL_WRAPPER, "pulumi"];
+  if (wrapped && fs.existsSync(path.join(cwd, LOCAL_WRAPPER))) return ["bash", LOCAL_WRAPPER, "pulumi"];
   return ["pulumi"];
 }
 
