@@ -70,9 +70,12 @@ function dialOnce(config: ConnectConfig): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.once("ready", () => resolve(client));
-    client.once("error", (err: Error) =>
-      reject(/verification failed/.test(err.message) ? new Error(HOST_KEY_MISMATCH) : err),
-    );
+    client.once("error", (err: Error) => {
+      // A refused handshake can be followed by the peer's reset: that second error is the same
+      // failed dial, not an unhandled one.
+      client.on("error", () => undefined);
+      reject(/verification failed/.test(err.message) ? new Error(HOST_KEY_MISMATCH) : err);
+    });
     if (config.password !== undefined) {
       client.on("keyboard-interactive", (_n, _i, _l, prompts, finish) =>
         finish(prompts.map(() => config.password!)),
