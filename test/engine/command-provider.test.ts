@@ -9,7 +9,7 @@ import { specialAssetSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { resourceTypes } from "../../providers/command/main";
 import { makeProvider } from "../../providers/lib/provider";
 import { isSecret, Props, secret } from "../../providers/lib/wire";
-import { startSshd, TestSshd } from "./support/sshd";
+import { sshdConnection, startSshd, TestSshd } from "./support/sshd";
 
 const provider = makeProvider("1.2.1", resourceTypes);
 const urn = (type: string, name: string) => `urn:pulumi:test::saltpipe::${type}::${name}`;
@@ -23,14 +23,7 @@ let work: string;
 
 beforeAll(async () => {
   sshd = await startSshd();
-  connection = secret({
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    privateKey: sshd.privateKey,
-    dialErrorLimit: 2,
-    perDialTimeout: 5,
-  });
+  connection = sshdConnection(sshd);
   work = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-cmd-"));
 });
 afterAll(async () => {

@@ -8,9 +8,9 @@ import { utils as sshUtils } from "ssh2";
 import { resourceTypes } from "../../providers/command/main";
 import { HOST_KEY_MISMATCH } from "../../providers/command/ssh";
 import { makeProvider } from "../../providers/lib/provider";
-import { Props, secret } from "../../providers/lib/wire";
+import { Props } from "../../providers/lib/wire";
 import { assertHostKey, checkHostKey, HostKeyChangedError } from "../../infra/ssh/host-key";
-import { startSshd, TestSshd } from "./support/sshd";
+import { sshdConnection, startSshd, TestSshd } from "./support/sshd";
 
 const provider = makeProvider("1.2.1", resourceTypes);
 const REMOTE = "urn:pulumi:test::saltpipe::command:remote:Command::cmd";
@@ -20,17 +20,7 @@ const marker = `/tmp/saltpipe-host-key-${process.pid}`;
 const otherEd25519 = sshUtils.generateKeyPairSync("ed25519").public;
 const otherEcdsa = sshUtils.generateKeyPairSync("ecdsa", { bits: 256 }).public;
 
-const connection = (hostKey: string, extra: Props = {}) =>
-  secret({
-    host: sshd.host,
-    port: sshd.port,
-    user: sshd.user,
-    privateKey: sshd.privateKey,
-    dialErrorLimit: 2,
-    perDialTimeout: 5,
-    hostKey,
-    ...extra,
-  });
+const connection = (hostKey: string, extra: Props = {}) => sshdConnection(sshd, { hostKey, ...extra });
 
 beforeAll(async () => {
   sshd = await startSshd();

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { secret } from "../../../providers/lib/wire";
 
 export interface TestSshd {
   host: string;
@@ -92,4 +93,20 @@ export async function startSshd(acceptEnv = "PULUMI_COMMAND_* SALTPIPE_*"): Prom
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The stand-in's `connection` input for this sshd (a secret, as the real SDK sends it), with
+ * short dial limits so a test that must fail fails fast; `extra` adds or overrides fields.
+ */
+export function sshdConnection(sshd: TestSshd, extra: Record<string, unknown> = {}) {
+  return secret({
+    host: sshd.host,
+    port: sshd.port,
+    user: sshd.user,
+    privateKey: sshd.privateKey,
+    dialErrorLimit: 2,
+    perDialTimeout: 5,
+    ...extra,
+  });
 }
