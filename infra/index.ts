@@ -8,6 +8,9 @@ export * from "./salt";
 export * from "./image";
 export * from "./registry";
 export * from "./environment";
+export * from "./balancer";
+export { renderLbConfig, type LbConfigOptions, type LbServer } from "./render/lb";
+export { renderHookTlsScript, HOOK_TLS_FILES, type HookTlsScriptOptions } from "./render/tls";
 export type { HostFile } from "./render/bootstrap";
 export { renderSaltInstallScript, type InstallOptions, type SaltRole } from "./render/install";
 export {

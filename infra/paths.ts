@@ -16,3 +16,4 @@ export const PACKAGE_ROOT = findPackageRoot(__dirname);
 export const SALT_STATES_DIR = path.join(PACKAGE_ROOT, "salt-states");
 export const HOST_IMAGE_DIR = path.join(PACKAGE_ROOT, "images", "host");
 export const REGISTRY_IMAGE_DIR = path.join(PACKAGE_ROOT, "images", "registry");
+export const LB_IMAGE_DIR = path.join(PACKAGE_ROOT, "images", "lb");

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the local Debian base images (Docker Hub cannot be pulled here), cached by content.
 #
-#   scripts/base-image.sh [--tag] [runtime|node-build|host|registry]...   (default: all)
+#   scripts/base-image.sh [--tag] [runtime|node-build|host|registry|lb]...   (default: all)
 #
 # Prints one image reference per flavour on stdout (logs go to stderr):
 #   saltpipe/debian-<flavour>:<suite>-<hash>   also tagged as the moving alias
@@ -28,13 +28,15 @@ PREFIX="${SALTPIPE_IMAGE_PREFIX:-saltpipe}"
 #            engine, Python for a pip-installed Salt, nginx as the app proxy — so hosts
 #            need no apt at deploy time.
 #   registry: Debian's docker-registry (distribution 2.8.2) and nothing else.
+#   lb:      Debian's HAProxy (2.6), the local environment's load balancer.
 packages() {
   case "$1" in
     runtime) echo ca-certificates nodejs ;;
     host) echo ca-certificates curl dbus docker.io iproute2 nginx openssh-server procps \
       python3 python3-venv systemd systemd-sysv ;;
     registry) echo ca-certificates docker-registry ;;
-    *) die "unknown flavour '$1' (runtime|node-build|host|registry)" ;;
+    lb) echo ca-certificates haproxy ;;
+    *) die "unknown flavour '$1' (runtime|node-build|host|registry|lb)" ;;
   esac
 }
 
@@ -154,7 +156,7 @@ print_only=no
 [[ ${1:-} == --tag ]] && { print_only=yes; shift; }
 mkdir -p "$CACHE"
 flavours=("$@")
-((${#flavours[@]})) || flavours=(runtime node-build host registry)
+((${#flavours[@]})) || flavours=(runtime node-build host registry lb)
 for flavour in "${flavours[@]}"; do
   ensure_image "$flavour" "$print_only"
 done

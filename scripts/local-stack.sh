@@ -2,7 +2,8 @@
 # The main command: bring up (or preview, or destroy) the embedded `local` stack through
 # the real Pulumi engine, from a fresh clone, offline.
 #
-#   scripts/local-stack.sh up        install what is missing, `pulumi up`, say what to do next (default)
+#   scripts/local-stack.sh up        install what is missing, `pulumi up`, print the app's one URL
+#                                    (the load balancer) first, then what to do next (default)
 #   scripts/local-stack.sh up --watch  … and follow the first deploy live (saltpipe watch)
 #   scripts/local-stack.sh preview   `pulumi preview --diff`
 #   scripts/local-stack.sh destroy   `pulumi destroy`: no container, network or volume is left
@@ -148,8 +149,10 @@ case "$action" in
     prepare_machine
     prepare_engine
     check_program
-    run_pulumi up --yes --skip-preview "${args[@]}"
+    # The engine's progress goes to stderr: stdout starts with the app's one URL.
+    run_pulumi up --yes --skip-preview "${args[@]}" >&2
     outputs="$(run_pulumi stack output --json)"
+    node "$SALTPIPE_ROOT/scripts/local-summary.js" --url <<<"$outputs"
     if $watch; then
       digest="$(grep -o 'sha256:[0-9a-f]\{64\}' <<<"$outputs" | head -n1)"
       log "following the deploy of ${digest:-the next push} (saltpipe watch)"

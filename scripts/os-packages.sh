@@ -6,6 +6,7 @@
 #   openssh-client     ssh-keygen for the local stack's key
 #   nginx-light        the hook proxy in the real-Salt tests
 #   ShellCheck         npm run lint (every script) and actionlint (the workflow's shell steps)
+#   tcpdump            the shape suite's packet capture on the environment's own bridge
 #   openssl, curl, git secrets, health probes, the image tag's commit
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -20,6 +21,7 @@ declare -A binary_of=(
   [curl]=/usr/bin/curl
   [git]=/usr/bin/git
   [shellcheck]=/usr/bin/shellcheck
+  [tcpdump]=/usr/bin/tcpdump
 )
 missing=()
 for package in "${!binary_of[@]}"; do [[ -x ${binary_of[$package]} ]] || missing+=("$package"); done

@@ -26,7 +26,7 @@ run_jest() {
 run_jest light --selectProjects unit app policy
 run_jest salt --selectProjects salt
 run_jest engine --selectProjects engine package
-run_jest e2e --selectProjects e2e --runInBand --testPathIgnorePatterns '(existing|aws-events|operator)\.test\.ts'
+run_jest e2e --selectProjects e2e --runInBand --testPathIgnorePatterns '(existing|aws-events|operator|shape)\.test\.ts'
 # The suites below bring up environments of their own, one after the other.
 # The saltpipe command against its own local stack.
 run_jest operator --selectProjects e2e --runInBand test/e2e/operator.test.ts
@@ -34,6 +34,8 @@ run_jest operator --selectProjects e2e --runInBand test/e2e/operator.test.ts
 run_jest existing --selectProjects e2e --runInBand test/e2e/existing.test.ts
 # The AWS event path against the moto emulator.
 run_jest aws-events --selectProjects e2e --runInBand test/e2e/aws-events.test.ts
+# The production shape of the local twin (load balancer, jump host, TLS hook).
+run_jest shape --selectProjects e2e --runInBand test/e2e/shape.test.ts
 
 # One closing line for all suites together ("total: N passed, M failed").
 node -e '

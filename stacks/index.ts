@@ -16,6 +16,7 @@ export const masterSshKey = environment.masterSshKey;
 export const environmentName = spec.environment;
 export const webhookUrl = environment.webhookUrl;
 export const appUrls = environment.appUrls;
+export const hookCaCertificate = environment.hookCaCertificate;
 export const registry = environment.registry;
 export const imageName = environment.imageName;
 export const imageDigest = environment.imageDigest;

@@ -46,7 +46,10 @@ export const DEFAULTS = {
   local: {
     baseImage: "saltpipe/debian-host:bookworm",
     registryBaseImage: "saltpipe/debian-registry:bookworm",
+    lbBaseImage: "saltpipe/debian-lb:bookworm",
     appPortBase: 18080,
+    /** Default `local.lbPort` = appPortBase + this (18580 for the default base). */
+    lbPortOffset: 500,
   },
 } as const;
 

@@ -9,7 +9,13 @@ import type { EnvironmentSpec } from "./spec";
 import { stackFileFacts, type StackFileFacts } from "./stack-file";
 import { CONFIG_NAMESPACE, parseStackConfig, stackFileOf, type RawSecrets } from "./validate";
 
-const SECRET_KEYS = ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret"] as const;
+const SECRET_KEYS = [
+  "webhookSecret",
+  "registryPassword",
+  "sshPrivateKey",
+  "notifySecret",
+  "hookTlsKey",
+] as const;
 
 /** The spec's secrets as Pulumi secrets: never printed, encrypted in state. */
 export type Spec = EnvironmentSpec<pulumi.Output<string>>;
@@ -75,7 +81,7 @@ export function readStackConfig(stack: string = pulumi.getStack(), opts: ReadOpt
 }
 
 export function asSecrets(spec: EnvironmentSpec<string>): Spec {
-  const { webhookSecret, registryPassword, sshPrivateKey, notifySecret } = spec.secrets;
+  const { webhookSecret, registryPassword, sshPrivateKey, notifySecret, hookTlsKey } = spec.secrets;
   return {
     ...spec,
     secrets: {
@@ -83,6 +89,7 @@ export function asSecrets(spec: EnvironmentSpec<string>): Spec {
       registryPassword: registryPassword === undefined ? undefined : pulumi.secret(registryPassword),
       sshPrivateKey: pulumi.secret(sshPrivateKey),
       notifySecret: notifySecret === undefined ? undefined : pulumi.secret(notifySecret),
+      hookTlsKey: hookTlsKey === undefined ? undefined : pulumi.secret(hookTlsKey),
     },
   };
 }

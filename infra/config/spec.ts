@@ -178,6 +178,21 @@ export interface LocalSpec {
   readonly namePrefix: string;
   /** First 127.0.0.1 port for the minions' published app proxies (one per minion). */
   readonly appPortBase: number;
+  /** The one 127.0.0.1 port of the environment's load balancer: the app's entry URL. */
+  readonly lbPort: number;
+  /** Base image the load balancer image is built FROM (Debian's `haproxy` installed). */
+  readonly lbBaseImage: string;
+}
+
+/**
+ * The hook's own TLS certificate (`saltpipe:hookTls` + secret `saltpipe:hookTlsKey`). Without
+ * it the master generates a CA and a certificate for itself (the private keys never leave it).
+ */
+export interface HookTlsSpec {
+  /** PEM certificate (chain) the hook proxy serves. */
+  readonly certificate: string;
+  /** PEM certificate of the CA the registry must trust (default: `certificate` itself). */
+  readonly ca: string;
 }
 
 /** Pulumi secrets. Held as opaque values so this module stays free of Pulumi resources. */
@@ -190,6 +205,8 @@ export interface SecretsSpec<S> {
   readonly sshPrivateKey: S;
   /** HMAC key of outcome notifications (required when `deploy.notify.urls` is set). */
   readonly notifySecret?: S;
+  /** Private key of `hookTls.certificate` (only with it). */
+  readonly hookTlsKey?: S;
 }
 
 export interface EnvironmentSpec<S = unknown> {
@@ -210,6 +227,8 @@ export interface EnvironmentSpec<S = unknown> {
   readonly local?: LocalSpec;
   /** How push events reach the master: the hook, or SQS (AWS; an emulator off AWS). */
   readonly events: EventsSpec;
+  /** The hook's certificate from config; undefined: generated on the master. */
+  readonly hookTls?: HookTlsSpec;
   /** OpenSSH public key derived from `sshPrivateKey`: installed on the hosts. */
   readonly sshPublicKey: string;
   readonly secrets: SecretsSpec<S>;

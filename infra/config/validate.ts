@@ -18,6 +18,7 @@ import type {
   Cloud,
   DeploySpec,
   EnvironmentSpec,
+  HookTlsSpec,
   LocalSpec,
   MasterSpec,
   MinionSpec,
@@ -48,6 +49,8 @@ const TOP_LEVEL_KEYS = [
   "registryPassword",
   "sshPrivateKey",
   "notifySecret",
+  "hookTls",
+  "hookTlsKey",
 ] as const;
 
 /** Plaintext secret values, read by the Pulumi shell; they never appear in an error. */
@@ -56,6 +59,7 @@ export interface RawSecrets {
   readonly registryPassword?: string;
   readonly sshPrivateKey?: string;
   readonly notifySecret?: string;
+  readonly hookTlsKey?: string;
 }
 
 /**
@@ -132,6 +136,7 @@ export function parseStackConfig(
     checkLocalNames(p, local.namePrefix, [master, ...minions]);
   }
   if (aws) checkAwsNames(p, environment, registry.repository);
+  const hookTls = parseHookTls(p, cfg.hookTls, ctx.secrets.hookTlsKey);
 
   const problems = withChangedNumbers(
     p.list.map((line) => (line.startsWith(".") ? line.slice(1) : line)),
@@ -154,12 +159,14 @@ export function parseStackConfig(
     aws,
     local,
     events,
+    hookTls,
     sshPublicKey,
     secrets: {
       webhookSecret: ctx.secrets.webhookSecret ?? "",
       registryPassword: ctx.secrets.registryPassword,
       sshPrivateKey: ctx.secrets.sshPrivateKey ?? "",
       notifySecret: ctx.secrets.notifySecret,
+      hookTlsKey: ctx.secrets.hookTlsKey,
     },
   };
 }
@@ -755,8 +762,34 @@ function checkSubnetInVpc(p: c.Problems, key: string, vpc: string, subnet: strin
 
 function parseLocal(p: c.Problems, value: unknown, stack: string): LocalSpec {
   const d = DEFAULTS.local;
-  const s = c.object(p, "local", value, ["baseImage", "registryBaseImage", "namePrefix", "appPortBase"]);
+  const s = c.object(p, "local", value, [
+    "baseImage",
+    "registryBaseImage",
+    "lbBaseImage",
+    "namePrefix",
+    "appPortBase",
+    "lbPort",
+  ]);
+  const appPortBase = c.integer(p, "local.appPortBase", s.appPortBase, {
+    default: d.appPortBase,
+    min: 1024,
+    max: 65000,
+  });
+  const lbPort = c.integer(p, "local.lbPort", s.lbPort, {
+    default: appPortBase + d.lbPortOffset,
+    min: 1024,
+    max: 65535,
+  });
+  if (lbPort >= appPortBase && lbPort < appPortBase + 100)
+    p.add("local.lbPort", `${lbPort} is one of the minions' ports (local.appPortBase ${appPortBase} + N)`);
+  if (lbPort >= appPortBase + 1000 && lbPort < appPortBase + 1100)
+    p.add(
+      "local.lbPort",
+      `${lbPort} is one of the hosts' SSH ports (local.appPortBase ${appPortBase} + 1000 + N)`,
+    );
   return {
+    lbPort,
+    lbBaseImage: c.string(p, "local.lbBaseImage", s.lbBaseImage, { default: d.lbBaseImage }),
     baseImage: c.string(p, "local.baseImage", s.baseImage, { default: d.baseImage }),
     registryBaseImage: c.string(p, "local.registryBaseImage", s.registryBaseImage, {
       default: d.registryBaseImage,
@@ -766,12 +799,34 @@ function parseLocal(p: c.Problems, value: unknown, stack: string): LocalSpec {
       pattern: /^[a-z0-9][a-z0-9_.-]*$/,
       hint: "a Docker name prefix",
     }),
-    appPortBase: c.integer(p, "local.appPortBase", s.appPortBase, {
-      default: d.appPortBase,
-      min: 1024,
-      max: 65000,
-    }),
+    appPortBase,
   };
+}
+
+const PEM_CERT = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?/;
+
+function parseHookTls(p: c.Problems, value: unknown, key: string | undefined): HookTlsSpec | undefined {
+  const s = c.object(p, "hookTls", value, ["certificate", "ca"]);
+  if (value === undefined) {
+    if (key !== undefined)
+      p.add("hookTlsKey", "is only used with hookTls.certificate (set both, or neither)");
+    return undefined;
+  }
+  const pem = (path: string, v: unknown): string => {
+    const text = c.string(p, path, v);
+    if (text && !PEM_CERT.test(text.trim() + "\n"))
+      p.add(path, "expected a PEM certificate (-----BEGIN CERTIFICATE----- …)");
+    return text.trim() + "\n";
+  };
+  const certificate = pem("hookTls.certificate", s.certificate);
+  const ca = s.ca === undefined ? certificate : pem("hookTls.ca", s.ca);
+  if (!key)
+    p.add(
+      "hookTlsKey",
+      "is required with hookTls.certificate (pulumi config set --secret hookTlsKey < hook.key)",
+    );
+  else if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) p.add("hookTlsKey", "is not a PEM private key"); // never echo the value
+  return { certificate, ca };
 }
 
 function publicKeyOf(p: c.Problems, privateKey: string | undefined): string {
@@ -813,7 +868,7 @@ function checkNotifySecret(p: c.Problems, secret: string | undefined, needed: bo
 
 /** Secrets must come through `--secret`; the Pulumi shell removes them from `raw` when it reads them so. */
 function checkPlainSecrets(p: c.Problems, cfg: c.Raw): void {
-  for (const key of ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret"]) {
+  for (const key of ["webhookSecret", "registryPassword", "sshPrivateKey", "notifySecret", "hookTlsKey"]) {
     if (cfg[key] !== undefined) p.add(key, "must be set as a secret: pulumi config set --secret " + key);
   }
 }

@@ -15,8 +15,16 @@ import { AppImage, type RegistryLogin } from "../image/app-image";
 import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
 import { LocalRegistry } from "../registry/local";
+import { LocalLoadBalancer } from "../balancer/local";
 import { SaltCluster, type MasterSsh } from "../salt/cluster";
-import { hookUrl, masterFiles, minionFiles, type RegistryEndpoint, type SqsEndpoint } from "./salt-files";
+import {
+  hookTlsOf,
+  hookUrl,
+  masterFiles,
+  minionFiles,
+  type RegistryEndpoint,
+  type SqsEndpoint,
+} from "./salt-files";
 
 export interface EnvironmentArgs {
   readonly spec: Spec;
@@ -34,6 +42,11 @@ interface Placement {
   readonly appUrl?: pulumi.Output<string>;
   readonly registry: RegistryEndpoint;
   readonly login?: RegistryLogin;
+  /**
+   * Resources made once the master's hook CA is known (the local registry trusts it);
+   * the app image is pushed only after them.
+   */
+  readonly withHookCa?: (ca: pulumi.Output<string>) => pulumi.Resource[];
 }
 
 export class Environment extends pulumi.ComponentResource {
@@ -45,11 +58,14 @@ export class Environment extends pulumi.ComponentResource {
   readonly masterSsh: pulumi.Output<MasterSsh>;
   /** The master's SSH private key (a secret): export it too, the `saltpipe` command reads it. */
   readonly masterSshKey: pulumi.Output<string>;
-  /** The environment's one entry point: the load balancer (aws); undefined where there is none yet. */
+  /** The environment's one entry point: the load balancer (aws, local); undefined where there is none yet. */
   readonly appUrl: pulumi.Output<string | undefined>;
   /** URL the registry posts push notifications to. */
   readonly webhookUrl: pulumi.Output<string>;
+  /** Every minion's own proxy (local: on 127.0.0.1 too, for diagnosis; users use `appUrl`). */
   readonly appUrls: pulumi.Output<string[]>;
+  /** The CA certificate (PEM, public) a registry must trust to post to the hook over TLS. */
+  readonly hookCaCertificate: pulumi.Output<string>;
   readonly registry: pulumi.Output<string>;
   readonly imageName: pulumi.Output<string>;
   readonly imageDigest: pulumi.Output<string>;
@@ -72,9 +88,12 @@ export class Environment extends pulumi.ComponentResource {
         masterFiles: masterFiles(spec, placement.registry),
         // Existing servers outlive the stack: destroy takes saltpipe off them again.
         uninstallOnDestroy: spec.cloud === "existing",
+        hookTls: hookTlsOf(spec, placement.master),
       },
       { parent: this },
     );
+    this.hookCaCertificate = this.cluster.master.hookCaCertificate ?? pulumi.output(spec.hookTls?.ca ?? "");
+    const beforePush = placement.withHookCa?.(this.hookCaCertificate) ?? [];
 
     const revision = sourceRevision(spec.app.context);
     const image = new AppImage(
@@ -91,8 +110,8 @@ export class Environment extends pulumi.ComponentResource {
         },
         registry: placement.login,
       },
-      // Push only once the reactor listens, so the first push deploys.
-      { parent: this, dependsOn: [this.cluster.ready] },
+      // Push only once the reactor listens (and the registry that notifies it runs), so the first push deploys.
+      { parent: this, dependsOn: [this.cluster.ready, ...beforePush] },
     );
 
     this.masterAddress = placement.master.publicAddress;
@@ -111,6 +130,7 @@ export class Environment extends pulumi.ComponentResource {
       masterSshKey: this.masterSshKey,
       webhookUrl: this.webhookUrl,
       appUrls: this.appUrls,
+      hookCaCertificate: this.hookCaCertificate,
       registry: this.registry,
       imageName: this.imageName,
       imageDigest: this.imageDigest,
@@ -150,30 +170,49 @@ export class Environment extends pulumi.ComponentResource {
       { parent: this },
     );
     const [master, ...minions] = hosts.hosts;
-    const registry = new LocalRegistry(
-      `${name}-registry`,
+    const lb = new LocalLoadBalancer(
+      `${name}-lb`,
       {
         namePrefix: local.namePrefix,
         networkName: hosts.networkName,
-        baseImage: local.registryBaseImage,
-        port: spec.registry.port,
-        // With the SQS transport (an emulator) the registry stays silent: events come from the queue.
-        notify:
-          spec.events.transport === "hook"
-            ? { url: hookUrl(spec, master), token: spec.secrets.webhookSecret }
-            : undefined,
+        baseImage: local.lbBaseImage,
+        port: local.lbPort,
+        servers: spec.minions.map((m) => ({ name: m.name, host: m.name, port: spec.app.proxyPort })),
+        healthPath: spec.app.healthPath,
+        dependsOn: minions.flatMap((m) => [...m.dependsOn]),
       },
       { parent: this },
     );
+    const args = {
+      namePrefix: local.namePrefix,
+      networkName: hosts.networkName,
+      baseImage: local.registryBaseImage,
+      port: spec.registry.port,
+    };
+    // With the SQS transport (an emulator) the registry stays silent: events come from the queue.
+    const notifies = spec.events.transport === "hook";
     return {
       master,
       minions,
       registry: {
-        pushRepository: `${registry.pushHost}/${spec.registry.repository}`,
-        pullRepository: `${registry.pullHost}/${spec.registry.repository}`,
+        pushRepository: `${LocalRegistry.pushHostOf(args.port)}/${spec.registry.repository}`,
+        pullRepository: `${LocalRegistry.pullHost}/${spec.registry.repository}`,
         insecure: true,
         sqs: sqsOffAws(spec),
       },
+      appUrl: pulumi.output(lb.url),
+      withHookCa: (hookCa) => [
+        new LocalRegistry(
+          `${name}-registry`,
+          {
+            ...args,
+            notify: notifies
+              ? { url: hookUrl(spec, master), token: spec.secrets.webhookSecret, hookCa }
+              : undefined,
+          },
+          { parent: this },
+        ).container,
+      ],
     };
   }
 

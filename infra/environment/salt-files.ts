@@ -15,6 +15,7 @@ import {
 } from "../render/salt-config";
 import { PILLAR_FILE, pillarFromSpec } from "../render/salt-pillar";
 import { renderSqsEngineConfig, SQS_ENGINE_CONFIG_PATH } from "../render/aws-events";
+import { HOOK_TLS_FILES, type HookTlsScriptOptions } from "../render/tls";
 
 /** Where the app's images come from, as this machine and the minions see it. */
 export interface RegistryEndpoint {
@@ -52,13 +53,15 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
     spec.secrets.webhookSecret,
     spec.secrets.registryPassword ?? pulumi.output(undefined),
     spec.secrets.notifySecret ?? pulumi.output(undefined),
+    spec.secrets.hookTlsKey ?? pulumi.output(undefined),
   ];
   return pulumi
     .all([...secrets, registry.pullRepository, registry.sqs?.queueUrl, registry.sqs?.account])
-    .apply(([webhookSecret, registryPassword, notifySecret, pullRepository, queueUrl, account]) => {
+    .apply(([webhookSecret, registryPassword, notifySecret, hookTlsKey, pullRepository, queueUrl, account]) => {
       const server = serverOf(pullRepository as string);
       const config = masterConfigFromSpec(spec, webhookSecret as string, {
         notifySecret: notifySecret as string | undefined,
+        hookTls: HOOK_TLS_FILES,
       });
       const files: HostFile[] = [
         { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
@@ -85,6 +88,14 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
         });
         files.push({ path: SQS_ENGINE_CONFIG_PATH, content, mode: "0644" });
       }
+      // The hook's certificate from stack config; without one the master makes its own (hookTlsOf).
+      if (spec.hookTls) {
+        files.push(
+          { path: HOOK_TLS_FILES.certFile, content: spec.hookTls.certificate, mode: "0644" },
+          { path: HOOK_TLS_FILES.keyFile, content: hookTlsKey as string, mode: "0600" },
+          { path: HOOK_TLS_FILES.caFile, content: spec.hookTls.ca, mode: "0644" },
+        );
+      }
       return files;
     });
 }
@@ -99,7 +110,22 @@ export function minionFiles(spec: Spec, minionName: string, masterAddress: strin
   ];
 }
 
-/** URL the registry posts to: the hook proxy on the master. */
+/** URL the registry posts to: the hook proxy on the master, TLS only. */
 export function hookUrl(spec: Spec, master: Host): pulumi.Output<string> {
-  return pulumi.interpolate`http://${master.privateAddress}:${spec.salt.hookPort}${HOOK_URL_PATH}`;
+  return pulumi.interpolate`https://${master.privateAddress}:${spec.salt.hookPort}${HOOK_URL_PATH}`;
+}
+
+const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
+
+/**
+ * What the master's own certificate is made for when the stack config gives none: the
+ * address the registry posts to (a name or an IP), or undefined when config gives one.
+ */
+export function hookTlsOf(spec: Spec, master: Host): pulumi.Output<HookTlsScriptOptions> | undefined {
+  if (spec.hookTls) return undefined;
+  return master.privateAddress.apply((address) => ({
+    dnsNames: IPV4.test(address) ? [master.name] : [address],
+    ipAddresses: IPV4.test(address) ? [address] : [],
+    caName: spec.environment,
+  }));
 }

@@ -1,7 +1,9 @@
 /**
  * `local` hosts: one container per machine on a private Docker network, each a real
- * little server (systemd as PID 1, sshd, its own Docker engine), reached over SSH on a
- * port published on 127.0.0.1 only.
+ * little server (systemd as PID 1, sshd, its own Docker engine). Only the first machine
+ * (the master) publishes SSH, on 127.0.0.1; every other one publishes no SSH port and is
+ * reached through it as an SSH jump host (`@pulumi/command` connection `proxy`), by its
+ * name on the network — as private minions behind a bastion are in a cloud.
  */
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
@@ -37,8 +39,8 @@ export interface DockerHostsArgs {
   readonly sshPublicKey: pulumi.Input<string>;
   readonly sshPrivateKey: pulumi.Input<string>;
   /**
-   * First 127.0.0.1 port for the machines' SSH (machine N gets sshPortBase+N). Fixed ports
-   * survive a container restart, so the engine can still reach (and destroy) a restarted host.
+   * 127.0.0.1 port of the first machine's SSH (the jump host). A fixed port survives a
+   * container restart, so the engine can still reach (and destroy) a restarted host.
    */
   readonly sshPortBase: number;
 }
@@ -51,6 +53,9 @@ const SYSTEMD_CONTAINER = {
   envs: ["container=docker"],
   command: ["/sbin/init"],
 };
+
+/** Dial tries for a host behind the jump host (≈ 7 min with the 1 → 5 s back-off). */
+const JUMPED_DIAL_LIMIT = 90;
 
 export class DockerHosts extends pulumi.ComponentResource {
   readonly hosts: Host[];
@@ -70,7 +75,9 @@ export class DockerHosts extends pulumi.ComponentResource {
     this.network = new docker.Network(`${name}-network`, { name: `${prefix}-net` }, { parent: this });
     this.networkName = this.network.name;
 
+    let jump: Host["connection"] | undefined;
     this.hosts = args.machines.map((machine, index) => {
+      const bastion = index === 0;
       // The inner engine's storage: on a volume it gets overlay2 instead of slow vfs.
       const volume = new docker.Volume(
         `${name}-${machine.name}-docker`,
@@ -86,7 +93,7 @@ export class DockerHosts extends pulumi.ComponentResource {
           ...SYSTEMD_CONTAINER,
           networksAdvanced: [{ name: this.network.name, aliases: [machine.name] }],
           ports: [
-            { internal: 22, external: args.sshPortBase + index, ip: "127.0.0.1" },
+            ...(bastion ? [{ internal: 22, external: args.sshPortBase, ip: "127.0.0.1" }] : []),
             ...(machine.publish ?? []).map((p) => ({
               internal: p.internal,
               external: p.external,
@@ -103,11 +110,6 @@ export class DockerHosts extends pulumi.ComponentResource {
         },
         { parent: this, deleteBeforeReplace: true },
       );
-      const sshPort = container.ports.apply((ports) => {
-        const ssh = (ports ?? []).find((p) => p.internal === 22);
-        if (!ssh?.external) throw new Error(`container ${prefix}-${machine.name} has no published SSH port`);
-        return ssh.external;
-      });
       // The host key, read from inside the container (not over the network) once per container.
       const hostKeys = new command.local.Command(
         `${name}-${machine.name}-host-key`,
@@ -118,21 +120,39 @@ export class DockerHosts extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [container] },
       );
+      const key = { user: "root", privateKey: args.sshPrivateKey, dialErrorLimit: 30, perDialTimeout: 5 };
+      let connection: Host["connection"];
+      if (bastion) {
+        const sshPort = container.ports.apply((ports) => {
+          const ssh = (ports ?? []).find((p) => p.internal === 22);
+          if (!ssh?.external)
+            throw new Error(`container ${prefix}-${machine.name} has no published SSH port`);
+          return ssh.external;
+        });
+        connection = pinnedConnection(
+          machine.name,
+          { host: "127.0.0.1", port: sshPort, ...key },
+          hostKeys.stdout.apply(preferredHostKey),
+        );
+        jump = connection;
+      } else {
+        // Private: only the jump host can reach it, by its name on the environment network.
+        // Its key is pinned too, checked in the handshake through the jump host (no direct
+        // pre-flight: this machine cannot reach it). A refused channel fails at once (no
+        // connect timeout), so allow more tries while the host's sshd starts.
+        connection = {
+          host: machine.name,
+          port: 22,
+          ...key,
+          dialErrorLimit: JUMPED_DIAL_LIMIT,
+          proxy: jump,
+          hostKey: hostKeys.stdout.apply(preferredHostKey),
+        };
+      }
       const host: Host = {
         name: machine.name,
         os: machine.os,
-        connection: pinnedConnection(
-          machine.name,
-          {
-            host: "127.0.0.1",
-            port: sshPort,
-            user: "root",
-            privateKey: args.sshPrivateKey,
-            dialErrorLimit: 30,
-            perDialTimeout: 5,
-          },
-          hostKeys.stdout.apply(preferredHostKey),
-        ),
+        connection,
         privateAddress: pulumi.output(machine.name),
         publicAddress: pulumi.output("127.0.0.1"),
         sudo: false,

@@ -12,6 +12,8 @@ import { REGISTRY_CONFIG_PATH, renderRegistryConfig } from "../render/registry";
 /** The registry's name on the environment network: what minions pull from. */
 export const LOCAL_REGISTRY_HOST = "registry";
 const REGISTRY_PORT = 5000;
+/** Where the hook's CA certificate is put in the registry container. */
+export const REGISTRY_HOOK_CA_PATH = "/etc/docker/registry/hook-ca.pem";
 
 export interface LocalRegistryArgs {
   readonly namePrefix: string;
@@ -20,15 +22,29 @@ export interface LocalRegistryArgs {
   /** Port published on 127.0.0.1 for pushes from this machine. */
   readonly port: number;
   /**
-   * Where the registry posts push notifications: the master's webhook and the bearer token
-   * (a Pulumi secret). Absent when the environment's events come another way (SQS).
+   * Where the registry posts push notifications: the master's webhook, the bearer token (a
+   * Pulumi secret) and the CA certificate (PEM) of the hook's TLS certificate, the registry's
+   * only trust anchor (`SSL_CERT_FILE`, which Go's crypto/x509 reads in place of the system
+   * bundle), so its notifications verify the hook's certificate and trust nothing else.
+   * Absent when the environment's events come another way (SQS).
    */
-  readonly notify?: { readonly url: pulumi.Input<string>; readonly token: pulumi.Input<string> };
+  readonly notify?: {
+    readonly url: pulumi.Input<string>;
+    readonly token: pulumi.Input<string>;
+    readonly hookCa: pulumi.Input<string>;
+  };
   /** Directory holding the registry image's Dockerfile (default: the package's `images/registry`). */
   readonly imageContext?: string;
 }
 
 export class LocalRegistry extends pulumi.ComponentResource {
+  /** Host:port this machine pushes to, for a registry published on `port`. */
+  static pushHostOf(port: number): string {
+    return `127.0.0.1:${port}`;
+  }
+  /** Host:port minions pull from. */
+  static readonly pullHost = `${LOCAL_REGISTRY_HOST}:${REGISTRY_PORT}`;
+
   /** Host:port this machine pushes to. */
   readonly pushHost: string;
   /** Host:port minions pull from. */
@@ -61,14 +77,18 @@ export class LocalRegistry extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.networkName, aliases: [LOCAL_REGISTRY_HOST] }],
         ports: [{ internal: REGISTRY_PORT, external: args.port, ip: "127.0.0.1" }],
         volumes: [{ volumeName: data.name, containerPath: "/var/lib/docker-registry" }],
-        uploads: [{ file: REGISTRY_CONFIG_PATH, content: pulumi.secret(config) }],
+        uploads: [
+          { file: REGISTRY_CONFIG_PATH, content: pulumi.secret(config) },
+          ...(args.notify ? [{ file: REGISTRY_HOOK_CA_PATH, content: args.notify.hookCa }] : []),
+        ],
+        envs: args.notify ? [`SSL_CERT_FILE=${REGISTRY_HOOK_CA_PATH}`] : [],
         restart: "unless-stopped",
         mustRun: true,
       },
       { parent: this, deleteBeforeReplace: true },
     );
-    this.pushHost = `127.0.0.1:${args.port}`;
-    this.pullHost = `${LOCAL_REGISTRY_HOST}:${REGISTRY_PORT}`;
+    this.pushHost = LocalRegistry.pushHostOf(args.port);
+    this.pullHost = LocalRegistry.pullHost;
     this.registerOutputs({ pushHost: this.pushHost, pullHost: this.pullHost });
   }
 }

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SaltSpec } from "../config/spec";
 import type { Host } from "../hosts/host";
 import { type HostFile, renderHighstateScript, renderWaitForMinionsScript } from "../render/bootstrap";
-import { SaltMaster } from "./master";
+import { SaltMaster, type SaltMasterArgs } from "./master";
 import { SaltMinion } from "./minion";
 import { contentHash, remoteScript } from "./remote";
 
@@ -46,6 +46,8 @@ export interface SaltClusterArgs {
   readonly masterFiles: pulumi.Input<HostFile[]>;
   /** Local state tree (default: this package's `salt-states/`). */
   readonly statesDir?: string;
+  /** See SaltMasterArgs.hookTls. */
+  readonly hookTls?: SaltMasterArgs["hookTls"];
   /** How long to wait for every minion to answer, in seconds (default 300). */
   readonly readyTimeoutSeconds?: number;
   /**
@@ -92,6 +94,7 @@ export class SaltCluster extends pulumi.ComponentResource {
         files: args.masterFiles,
         statesDir: args.statesDir,
         uninstallOnDestroy: args.uninstallOnDestroy,
+        hookTls: args.hookTls,
       },
       { parent: this },
     );

@@ -21,6 +21,7 @@ import {
 } from "../render/bootstrap";
 import { REMOTE_WHEELHOUSE, renderSaltInstallScript } from "../render/install";
 import { renderUninstallScript } from "../render/uninstall";
+import { type HookTlsScriptOptions, renderHookTlsScript } from "../render/tls";
 import { contentHash, remoteScript } from "./remote";
 import { readTree } from "./tree";
 
@@ -42,6 +43,11 @@ export interface SaltMasterArgs {
   readonly statesDir?: string;
   /** On destroy, remove what saltpipe installed (hosts that outlive the stack; default false). */
   readonly uninstallOnDestroy?: boolean;
+  /**
+   * Generate the hook's CA and certificate on the master (its keys never leave it). Absent:
+   * the certificate comes with `files` (from stack config).
+   */
+  readonly hookTls?: pulumi.Input<HookTlsScriptOptions>;
 }
 
 export class SaltMaster extends pulumi.ComponentResource {
@@ -55,6 +61,8 @@ export class SaltMaster extends pulumi.ComponentResource {
   /** Completes when the master runs with its current config and states. */
   readonly ready: command.remote.Command;
   readonly install: pulumi.Resource;
+  /** With `hookTls`: the CA certificate (PEM, public) that signed the hook's certificate. */
+  readonly hookCaCertificate?: pulumi.Output<string>;
 
   constructor(name: string, args: SaltMasterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("saltpipe:salt:SaltMaster", name, {}, opts);
@@ -96,11 +104,21 @@ export class SaltMaster extends pulumi.ComponentResource {
       dependsOn: [this.install],
       parent: this,
     });
+    // The hook's certificate exists before nginx (re)loads the config that names it.
+    const tls = args.hookTls
+      ? remoteScript(`${name}-hook-tls`, {
+          host: args.host,
+          script: pulumi.output(args.hookTls).apply(renderHookTlsScript),
+          dependsOn: [this.install],
+          parent: this,
+        })
+      : undefined;
+    this.hookCaCertificate = tls?.stdout.apply((text) => `${text.trim()}\n`);
     const service = remoteScript(`${name}-service`, {
       host: args.host,
       script: renderRestartScript(["salt-master", "salt-api", "nginx"]),
       triggers: [pulumi.output(args.files).apply(contentHash), args.salt.version, masterCode],
-      dependsOn: [config, keys, states],
+      dependsOn: [config, keys, states, ...(tls ? [tls] : [])],
       parent: this,
     });
     this.ready = remoteScript(`${name}-refresh`, {

@@ -12,6 +12,7 @@
  * stderr are secret too and are neither streamed to the log nor put into error messages.
  */
 import type { Context, InputSpec, ResourceType } from "../lib/provider";
+import type { Props } from "../lib/wire";
 import type { ExecOptions, ExecResult } from "./ssh";
 
 export interface CommandInputs {
@@ -51,6 +52,8 @@ const secretSources = ["create", "update", "stdin", "environment"];
 export function commandResource<I extends CommandInputs>(spec: {
   /** Inputs beyond the common ones (e.g. `connection`, `dir`). */
   inputs: InputSpec;
+  /** Rejects inputs beyond the framework's checks (throw with the property's name). */
+  check?(news: Props): void;
   open(inputs: I, ctx: Context): Promise<Runner>;
 }): ResourceType<I, CommandState & I> {
   async function run(
@@ -99,6 +102,10 @@ export function commandResource<I extends CommandInputs>(spec: {
     outputs: ["stdout", "stderr"],
     replaceOnChanges: ["triggers"],
     secretOutputs: (secrets) => (secretSources.some((k) => secrets.has(k)) ? ["stdout", "stderr"] : []),
+    check(news) {
+      spec.check?.(news);
+      return news;
+    },
     async create(inputs, ctx) {
       const id = `${ctx.name}-${Math.random().toString(16).slice(2, 10)}`;
       return { id, outs: inputs.create ? await run(inputs, inputs.create, ctx) : {} };

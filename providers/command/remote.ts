@@ -7,12 +7,19 @@ import * as path from "node:path";
 import type { Context, ResourceType } from "../lib/provider";
 import { isArchive, isAsset, Props, reveal } from "../lib/wire";
 import { commandResource, CommandInputs } from "./lifecycle";
-import { Connection, connectionKeys, dial, exec, upload } from "./ssh";
+import { checkProxy, Connection, connectionKeys, dial, exec, upload } from "./ssh";
 
 const sshLog = (ctx: Context) => (message: string) => ctx.log("debug", message);
 
+/** `connection.proxy` is one level deeper than the framework checks: its fields are checked here. */
+function checkConnection(news: Props): void {
+  const problem = checkProxy((reveal(news.connection) as Connection | undefined)?.proxy);
+  if (problem) throw new Error(problem);
+}
+
 export const remoteCommand = commandResource<CommandInputs & { connection: Connection }>({
   inputs: { connection: connectionKeys },
+  check: checkConnection,
   async open(inputs, ctx) {
     const client = await dial(inputs.connection, sshLog(ctx));
     return { run: (command, opts) => exec(client, command, opts), close: () => client.end() };
@@ -39,6 +46,7 @@ export const copyToRemote: ResourceType<CopyInputs, CopyInputs> = {
   outputs: [],
   replaceOnChanges: ["triggers"],
   check(news) {
+    checkConnection(news);
     sourceOf(reveal(news.source));
     return news;
   },

@@ -6,13 +6,24 @@
  * `hostKey` is given, and then exactly as the real plugin does (Go's `ssh.ParseAuthorizedKey`
  * of the text — a text with no key fails before dialing —, only that key's algorithm offered,
  * only that exact key accepted; a mismatch is a failed dial, retried like any other).
+ *
+ * With `proxy` (a bastion / jump host), as the real provider (remote/connection.go) does it:
+ *   1. dial the proxy with the proxy's own settings (defaults as above: root, 22, 10 dials,
+ *      15 s each), retried up to the proxy's `dialErrorLimit`;
+ *   2. from the proxy, open a TCP channel (`direct-tcpip`) to `host:port`, retried up to the
+ *      target's `dialErrorLimit` (a refused or unreachable target fails each try);
+ *   3. run the SSH handshake with the target over that channel with the target's user, keys
+ *      and host key. The real provider retries this step on the same, already closed
+ *      channel, which cannot succeed; the stand-in fails at once with the same outcome.
+ * Every failure of a proxied dial is reported with the prefix `proxy: `, as the real one.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client, ConnectConfig, SFTPWrapper } from "ssh2";
 import { parseHostKey, pinnedConnectConfig } from "../../infra/ssh/host-key";
 
-export interface Connection {
+/** `ProxyConnection` of the real provider: the bastion host, same fields and defaults. */
+export interface ProxyConnection {
   host: string;
   port?: number;
   user?: string;
@@ -25,8 +36,12 @@ export interface Connection {
   perDialTimeout?: number;
 }
 
-/** The connection properties this stand-in implements (`proxy` is not one of them). */
-export const connectionKeys: readonly string[] = [
+export interface Connection extends ProxyConnection {
+  proxy?: ProxyConnection;
+}
+
+/** The fields of a proxy connection (all of the real `ProxyConnection`'s). */
+export const proxyConnectionKeys: readonly string[] = [
   "host",
   "port",
   "user",
@@ -39,18 +54,34 @@ export const connectionKeys: readonly string[] = [
   "perDialTimeout",
 ];
 
+/** The connection properties this stand-in implements: all of the real `Connection`'s. */
+export const connectionKeys: readonly string[] = [...proxyConnectionKeys, "proxy"];
+
+/** A proxy connection the stand-in can use, or an error naming the first field it cannot. */
+export function checkProxy(proxy: unknown): string | undefined {
+  if (proxy == null) return undefined;
+  if (typeof proxy !== "object" || Array.isArray(proxy)) return "connection.proxy must be an object";
+  for (const [key, value] of Object.entries(proxy)) {
+    if (value != null && !proxyConnectionKeys.includes(key))
+      return `connection.proxy.${key} is not supported by the offline stand-in`;
+  }
+  if (typeof (proxy as ProxyConnection).host !== "string" || !(proxy as ProxyConnection).host)
+    return "connection.proxy.host is required";
+  return undefined;
+}
+
 type Log = (message: string) => void;
 
 /** The real plugin's message for a host that presents another key than `hostKey`. */
 export const HOST_KEY_MISMATCH = "ssh: handshake failed: ssh: host key mismatch";
 
-function hostKeyConfig(c: Connection): Pick<ConnectConfig, "hostVerifier" | "algorithms"> {
+function hostKeyConfig(c: ProxyConnection): Pick<ConnectConfig, "hostVerifier" | "algorithms"> {
   if (c.hostKey === undefined) return {};
   if (!parseHostKey(c.hostKey)) throw new Error("failed to parse host key: ssh: no key found");
   return pinnedConnectConfig(c.hostKey);
 }
 
-function connectConfig(c: Connection): ConnectConfig {
+function connectConfig(c: ProxyConnection): ConnectConfig {
   const agent = c.agentSocketPath ?? process.env.SSH_AUTH_SOCK;
   return {
     host: c.host,
@@ -85,27 +116,67 @@ function dialOnce(config: ConnectConfig): Promise<Client> {
   });
 }
 
-/** Dial, retrying as the real provider does; the caller must `end()` the client. */
-export async function dial(c: Connection, log: Log = () => undefined): Promise<Client> {
-  const limit = c.dialErrorLimit ?? 10;
-  const config = connectConfig(c);
+/** Runs `attempt` until it succeeds or `limit` tries have failed (-1: no limit). */
+async function withRetry<T>(what: string, limit: number, log: Log, attempt: () => Promise<T>): Promise<T> {
   let delay = 1000;
   for (let failures = 1; ; failures++) {
     try {
-      return await dialOnce(config);
+      return await attempt();
     } catch (err) {
       if (limit !== -1 && failures >= limit) {
-        throw new Error(
-          `ssh: dialing ${config.username}@${c.host}:${config.port} failed ${failures} times: ${(err as Error).message}`,
-        );
+        throw new Error(`ssh: ${what} failed ${failures} times: ${(err as Error).message}`);
       }
-      log(
-        `ssh: dial ${failures} to ${c.host}:${config.port} failed (${(err as Error).message}); retrying in ${delay / 1000}s`,
-      );
+      log(`ssh: ${what}: try ${failures} failed (${(err as Error).message}); retrying in ${delay / 1000}s`);
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 1.5, 5000);
     }
   }
+}
+
+/** Dial, retrying as the real provider does (through `proxy` when given); the caller must `end()` the client. */
+export async function dial(c: Connection, log: Log = () => undefined): Promise<Client> {
+  const config = connectConfig(c);
+  const target = `${config.username}@${c.host}:${config.port}`;
+  if (!c.proxy) return withRetry(`dialing ${target}`, c.dialErrorLimit ?? 10, log, () => dialOnce(config));
+
+  const problem = checkProxy(c.proxy);
+  if (problem) throw new Error(`proxy: ${problem}`);
+  let proxyConfig: ConnectConfig;
+  try {
+    proxyConfig = connectConfig(c.proxy);
+  } catch (err) {
+    throw new Error(`proxy: ${(err as Error).message}`);
+  }
+  const bastion = `${proxyConfig.username}@${c.proxy.host}:${proxyConfig.port}`;
+  const proxyClient = await withRetry(`dialing proxy ${bastion}`, c.proxy.dialErrorLimit ?? 10, log, () =>
+    dialOnce(proxyConfig),
+  ).catch((err: Error) => {
+    throw new Error(`proxy: ${err.message}`);
+  });
+  try {
+    const channel = await withRetry(
+      `dialing ${c.host}:${config.port} from proxy ${bastion}`,
+      c.dialErrorLimit ?? 10,
+      log,
+      () => forward(proxyClient, c.host, config.port!),
+    );
+    const client = await dialOnce({ ...config, sock: channel }).catch((err: Error) => {
+      throw new Error(`ssh: handshake with ${target} through proxy ${bastion} failed: ${err.message}`);
+    });
+    // The jump connection lives as long as the target's.
+    client.once("close", () => proxyClient.end());
+    return client;
+  } catch (err) {
+    proxyClient.end();
+    throw new Error(`proxy: ${(err as Error).message}`);
+  }
+}
+
+/** A TCP channel from the proxy to host:port (what `ssh -J` opens). */
+function forward(proxy: Client, host: string, port: number): Promise<ConnectConfig["sock"]> {
+  return new Promise((resolve, reject) =>
+    proxy.forwardOut("127.0.0.1", 0, host, port, (err, stream) => (err ? reject(err) : resolve(stream))),
+  );
 }
 
 export interface ExecOptions {

@@ -130,7 +130,7 @@ test("up:local speaks to a person: no traceback, no JSON blob, a closing summary
   expect(upText).not.toMatch(/^\s*"appUrls": \[/m);
   expect(upText).toMatch(/machine preparation: ok \(\d+ s\)/);
   expect(upText).toContain("The local environment is up.");
-  expect(upText).toContain(`Open the app:     ${outputs.appUrls[0]}`);
+  expect(upText).toContain(`Open the app:     ${outputs.appUrl}`);
   expect(upText).toMatch(
     new RegExp(`docker build -t ${outputs.registry}:local-\\d+ --build-arg APP_VERSION=local-\\d+ app`),
   );

@@ -86,20 +86,9 @@ function overlapping(deploys: DeploySummary[]): string[] {
     .flatMap((d, i) => (d.started < sorted[i].finished ? [`${sorted[i].digest} and ${d.digest}`] : []));
 }
 
-/** POSTs a registry-style notification to the master's hook from inside the network. */
+/** POSTs a registry-style notification to the master's hook (TLS) from inside the network. */
 async function notify(body: unknown, token: string): Promise<string> {
-  const curl = [
-    "curl -s -o /dev/null -w '%{http_code}' -X POST http://master:8443/hook/saltpipe/registry",
-    "-H 'Content-Type: application/vnd.docker.distribution.events.v1+json'",
-    '-H "Authorization: Bearer $TOKEN"',
-    `--data ${shellWord(JSON.stringify(body))}`,
-  ].join(" ");
-  // The token travels in the exec's environment, not in a command line.
-  return docker("exec", "-e", `TOKEN=${token}`, stack.container("minion-1"), "bash", "-c", curl);
-}
-
-function shellWord(text: string): string {
-  return `'${text.replace(/'/g, `'"'"'`)}'`;
+  return stack.postToHook("minion-1", JSON.stringify(body), { token, ca: outputs.hookCaCertificate });
 }
 
 function pushEvent(image: PushedImage, id: string, timestamp = new Date()) {

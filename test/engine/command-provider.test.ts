@@ -9,7 +9,7 @@ import { specialAssetSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { resourceTypes } from "../../providers/command/main";
 import { makeProvider } from "../../providers/lib/provider";
 import { isSecret, Props, secret } from "../../providers/lib/wire";
-import { sshdConnection, startSshd, TestSshd } from "./support/sshd";
+import { freePort, sshdConnection, startSshd, TestSshd } from "./support/sshd";
 
 const provider = makeProvider("1.2.1", resourceTypes);
 const urn = (type: string, name: string) => `urn:pulumi:test::saltpipe::${type}::${name}`;
@@ -126,15 +126,95 @@ describe("command:remote:Command", () => {
   });
 
   it("rejects what it does not implement instead of ignoring it", async () => {
-    const withProxy = secret({ ...(connection.value as Props), proxy: { host: "bastion" } });
-    const proxied = await provider.check!(REMOTE, {}, { connection: withProxy, create: "x" });
-    expect(proxied.failures).toEqual([
-      { property: "connection.proxy", reason: expect.stringMatching(/not supported/) },
-    ]);
+    const withBadProxy = secret({ ...(connection.value as Props), proxy: { host: "bastion", jump: 1 } });
+    await expect(provider.check!(REMOTE, {}, { connection: withBadProxy, create: "x" })).rejects.toThrow(
+      "connection.proxy.jump is not supported by the offline stand-in",
+    );
+    const noHost = secret({ ...(connection.value as Props), proxy: { port: 22 } });
+    await expect(provider.check!(REMOTE, {}, { connection: noHost, create: "x" })).rejects.toThrow(
+      "connection.proxy.host is required",
+    );
     const res = await provider.check!(LOCAL, {}, { create: "x", assetPaths: ["*.txt"] });
     expect(res.failures).toEqual([
       { property: "assetPaths", reason: expect.stringMatching(/not supported/) },
     ]);
+  });
+});
+
+describe("command:remote:Command through a proxy (jump host), as the real provider's connection.proxy", () => {
+  /** The test sshd is both the jump host and, through a forwarded channel, the target. */
+  const through = (target: Props, proxy: Props) =>
+    secret({
+      ...(connection.value as Props),
+      ...target,
+      proxy: { ...(connection.value as Props), ...proxy },
+    });
+
+  it("runs on the target through the proxy and keeps the connection (proxy included) secret", async () => {
+    // The target is addressed as the proxy sees it (here: its own loopback, by name).
+    const conn = through({ host: "localhost" }, { host: sshd.host });
+    const { outs } = await create(REMOTE, { connection: conn, create: "echo $SSH_CONNECTION" });
+    expect(String(outs.stdout)).toMatch(/^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
+    expect(isSecret(outs.connection)).toBe(true);
+  });
+
+  it("copies through the proxy too", async () => {
+    const dest = `${work}/via-proxy.txt`;
+    const source = { [specialSigKey]: specialAssetSig, text: "jumped" };
+    await create(COPY, { connection: through({}, {}), source, remotePath: dest });
+    expect(fs.readFileSync(dest, "utf8")).toBe("jumped");
+  });
+
+  it("a proxy that does not answer fails after the proxy's dialErrorLimit, prefixed `proxy: `", async () => {
+    const closed = await freePort();
+    const conn = through({ dialErrorLimit: 5 }, { port: closed, dialErrorLimit: 1 });
+    await expect(provider.create!(REMOTE, { connection: conn, create: "echo no" })).rejects.toThrow(
+      new RegExp(
+        `^proxy: ssh: dialing proxy ${sshd.user}@${sshd.host}:${closed} failed 1 times: .*ECONNREFUSED`,
+      ),
+    );
+  });
+
+  it("a target the proxy cannot reach fails after the target's dialErrorLimit (the proxy's own limit does not count)", async () => {
+    const closed = await freePort();
+    const conn = through({ port: closed, dialErrorLimit: 2 }, { dialErrorLimit: 7 });
+    const started = Date.now();
+    await expect(provider.create!(REMOTE, { connection: conn, create: "echo no" })).rejects.toThrow(
+      new RegExp(`^proxy: ssh: dialing ${sshd.host}:${closed} from proxy .* failed 2 times`),
+    );
+    // Two tries, one pause of 1 s between them: the proxy's limit of 7 was not used for this step.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("the target's own credentials and host key are used for the target, the proxy's for the proxy", async () => {
+    // A well-formed ed25519 key that is not the server's.
+    const wrongKey = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 2)]).toString("base64")}`;
+    const targetKeyWrong = through({ hostKey: wrongKey }, { hostKey: sshd.hostKey });
+    await expect(provider.create!(REMOTE, { connection: targetKeyWrong, create: "echo no" })).rejects.toThrow(
+      /^proxy: ssh: handshake with .* through proxy .* failed/,
+    );
+    const proxyKeyWrong = through({ hostKey: sshd.hostKey }, { hostKey: wrongKey, dialErrorLimit: 1 });
+    await expect(provider.create!(REMOTE, { connection: proxyKeyWrong, create: "echo no" })).rejects.toThrow(
+      /^proxy: ssh: dialing proxy .* failed 1 times/,
+    );
+    // A proxy host key that is no key fails before dialing, prefixed as the real one does.
+    const proxyKeyBad = through({}, { hostKey: "not a key" });
+    await expect(provider.create!(REMOTE, { connection: proxyKeyBad, create: "echo no" })).rejects.toThrow(
+      "proxy: failed to parse host key: ssh: no key found",
+    );
+    const bothRight = through({ hostKey: sshd.hostKey }, { hostKey: sshd.hostKey });
+    expect((await create(REMOTE, { connection: bothRight, create: "echo ok" })).outs.stdout).toBe("ok");
+  });
+
+  it("proxy defaults are the real provider's: user root and port 22", async () => {
+    // Without user/port the proxy is root@host:22 — nothing listens on 127.0.0.2:22 in the tests.
+    const conn = secret({
+      ...(connection.value as Props),
+      proxy: { host: "127.0.0.2", privateKey: sshd.privateKey, dialErrorLimit: 1, perDialTimeout: 2 },
+    });
+    await expect(provider.create!(REMOTE, { connection: conn, create: "echo no" })).rejects.toThrow(
+      /^proxy: ssh: dialing proxy root@127\.0\.0\.2:22 failed 1 times/,
+    );
   });
 });
 

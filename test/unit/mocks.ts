@@ -118,8 +118,12 @@ export function fakeHostKeys(name: string): string {
 function fakeStdout(name: string): string {
   if (name.endsWith("-keys"))
     return `-----BEGIN PUBLIC KEY-----\nMIIBIjAN${Buffer.from(name).toString("base64").replace(/=/g, "")}\n-----END PUBLIC KEY-----\n`;
+  if (name.endsWith("-hook-tls")) return FAKE_HOOK_CA;
   return "ok\n";
 }
+
+/** What the master's hook TLS script prints: its CA certificate (a stand-in PEM). */
+export const FAKE_HOOK_CA = "-----BEGIN CERTIFICATE-----\nMIIBfakeHookCa\n-----END CERTIFICATE-----\n";
 
 const INVOKES: Record<string, (args: Record<string, any>) => Record<string, unknown>> = {
   "aws:ec2/getAmi:getAmi": (args) => ({ id: `ami-${String(args.owners?.[0]).slice(0, 8)}`, ...args }),

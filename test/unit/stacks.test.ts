@@ -14,6 +14,7 @@ import { AUTO_NAME_SUFFIX } from "../../infra/config/limits";
 import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import {
   dependencies,
+  FAKE_HOOK_CA,
   named,
   ofType,
   promiseOf,
@@ -375,9 +376,10 @@ describe("local stack", () => {
     env = await build("local");
   }, 60_000);
 
-  test("a master, two minions and a registry, as containers on one private network", () => {
+  test("a master, two minions, a load balancer and a registry, as containers on one private network", () => {
     const containers = ofType("docker:index/container:Container");
     expect(containers.map((c) => c.inputs.name).sort()).toEqual([
+      "saltpipe-local-lb",
       "saltpipe-local-master",
       "saltpipe-local-minion-1",
       "saltpipe-local-minion-2",
@@ -401,10 +403,8 @@ describe("local stack", () => {
       volumeName: "saltpipe-local-minion-1-docker",
       containerPath: "/var/lib/docker",
     });
-    expect(minion.ports).toEqual([
-      { internal: 22, external: 19081, ip: "127.0.0.1" },
-      { internal: 80, external: 18080, ip: "127.0.0.1" },
-    ]);
+    // Private minions: no SSH port published, only their proxy (for diagnosis; users use the LB).
+    expect(minion.ports).toEqual([{ internal: 80, external: 18080, ip: "127.0.0.1" }]);
     expect(named("local-hosts-master").inputs.ports).toEqual([
       { internal: 22, external: 19080, ip: "127.0.0.1" },
     ]);
@@ -423,6 +423,75 @@ describe("local stack", () => {
     );
   });
 
+  test("minions are reached through the master as SSH jump host; the master directly", () => {
+    const viaMaster = {
+      host: "127.0.0.1",
+      port: 19080,
+      user: "root",
+      privateKey: expect.stringContaining("PRIVATE KEY"),
+      dialErrorLimit: 30,
+      perDialTimeout: 5,
+    };
+    const pinned = expect.stringMatching(/^ssh-ed25519 AAAA/);
+    expect(named("local-salt-master-install").inputs.connection).toEqual({ ...viaMaster, hostKey: pinned });
+    for (const minion of ["minion-1", "minion-2"]) {
+      for (const step of ["install", "config"]) {
+        const cmd = named(`local-salt-${minion}-${step}`);
+        expect(cmd.inputs.connection).toEqual({
+          host: minion,
+          port: 22,
+          user: "root",
+          privateKey: expect.stringContaining("PRIVATE KEY"),
+          dialErrorLimit: 90,
+          perDialTimeout: 5,
+          hostKey: pinned,
+          proxy: { ...viaMaster, hostKey: pinned },
+        });
+        expect(cmd.secretInputs.has("connection")).toBe(true);
+      }
+      expect(named(`local-salt-${minion}-wheelhouse`).inputs.connection.proxy).toEqual({
+        ...viaMaster,
+        hostKey: pinned,
+      });
+    }
+  });
+
+  test("one load balancer: HAProxy on 127.0.0.1:lbPort, actively checking every minion's proxy", async () => {
+    const lb = named("local-lb-container").inputs;
+    expect(lb.ports).toEqual([{ internal: 8080, external: 18580, ip: "127.0.0.1" }]);
+    expect(lb.networksAdvanced).toEqual([{ name: "saltpipe-local-net", aliases: ["lb"] }]);
+    const config = lb.uploads[0].content as string;
+    expect(lb.uploads[0].file).toBe("/etc/haproxy/haproxy.cfg");
+    expect(config).toContain("option httpchk");
+    expect(config).toContain("http-check send meth GET uri /healthz");
+    expect(config).toContain("    server minion-1 minion-1:80\n    server minion-2 minion-2:80\n");
+    expect(config).toMatch(/default-server check inter 500ms .* fall 2 rise 2 resolvers docker/);
+    expect(named("local-lb-image").inputs.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-lb:bookworm" });
+    expect(dependencies.get("local-lb-container")).toEqual(
+      expect.arrayContaining(["local-hosts-minion-1", "local-hosts-minion-2"]),
+    );
+    expect(await promiseOf(env.appUrl!)).toBe("http://127.0.0.1:18580/");
+  });
+
+  test("the hook is TLS only, with a certificate the master makes for itself; the registry trusts its CA only", async () => {
+    const tls = named("local-salt-master-hook-tls");
+    expect(tls.inputs.stdin).toContain("san=DNS:master");
+    expect(dependencies.get("local-salt-master-hook-tls")).toContain("local-salt-master-install");
+    expect(dependencies.get("local-salt-master-service")).toContain("local-salt-master-hook-tls");
+    const config = named("local-salt-master-config").inputs.stdin as string;
+    expect(config).toContain("listen 8443 ssl;");
+    expect(config).toContain("ssl_certificate /etc/saltpipe/tls/hook.crt;");
+    expect(config).toContain("server_tokens off;");
+    const registry = named("local-registry-container").inputs;
+    expect(registry.uploads[1]).toEqual({ file: "/etc/docker/registry/hook-ca.pem", content: FAKE_HOOK_CA });
+    expect(registry.envs).toEqual(["SSL_CERT_FILE=/etc/docker/registry/hook-ca.pem"]);
+    expect(await promiseOf(env.hookCaCertificate)).toBe(FAKE_HOOK_CA);
+    // The app is pushed only once the registry (which notifies the hook) runs.
+    expect(dependencies.get("local-app")).toEqual(
+      expect.arrayContaining(["local-salt-highstate", "local-registry-container"]),
+    );
+  });
+
   test("the host image's base is a build argument", () => {
     const hostImage = named("local-hosts-image").inputs;
     expect(hostImage.build.args).toEqual({ BASE_IMAGE: "saltpipe/debian-host:bookworm" });
@@ -436,7 +505,7 @@ describe("local stack", () => {
     const registry = named("local-registry-container");
     expect(registry.secretInputs.has("uploads")).toBe(true);
     const config = registry.inputs.uploads[0].content as string;
-    expect(config).toContain("url: http://master:8443/hook/saltpipe/registry");
+    expect(config).toContain("url: https://master:8443/hook/saltpipe/registry");
     expect(config).toContain(`Bearer ${WEBHOOK_SECRET}`);
   });
 
@@ -471,6 +540,40 @@ describe("local stack", () => {
     const plain = plaintextInputs();
     expect(plain).not.toContain(WEBHOOK_SECRET);
     expect(plain).not.toContain("PRIVATE KEY");
+  });
+});
+
+describe("local stack with the hook's certificate from stack config", () => {
+  const CERT = "-----BEGIN CERTIFICATE-----\nMIIBconfigCert\n-----END CERTIFICATE-----\n";
+  const CA = "-----BEGIN CERTIFICATE-----\nMIIBconfigCa\n-----END CERTIFICATE-----\n";
+  const KEY = "-----BEGIN PRIVATE KEY-----\nMIIhookKeyOnlyHere\n-----END PRIVATE KEY-----\n";
+  let env: Environment;
+  beforeAll(async () => {
+    resetAll();
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries({
+      ...stackConfig("local"),
+      hookTls: { certificate: CERT, ca: CA },
+    }))
+      config[`saltpipe:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    config["saltpipe:webhookSecret"] = WEBHOOK_SECRET;
+    config["saltpipe:sshPrivateKey"] = testPrivateKey();
+    config["saltpipe:hookTlsKey"] = KEY;
+    setupMocks("local", config, ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey", "saltpipe:hookTlsKey"]);
+    env = new Environment("local", { spec: readStackConfig(), projectDir: ROOT });
+    await promiseOf(env.imageDigest);
+    await settle();
+  });
+
+  test("no certificate is made; the master gets the given one, its key only as a secret; the registry trusts the given CA", async () => {
+    expect(recorded.find((r) => r.name === "local-salt-master-hook-tls")).toBeUndefined();
+    const config = named("local-salt-master-config");
+    expect(config.secretInputs.has("stdin")).toBe(true);
+    expect(config.inputs.stdin).toContain("MIIBconfigCert");
+    expect(config.inputs.stdin).toContain("MIIhookKeyOnlyHere");
+    expect(plaintextInputs()).not.toContain("MIIhookKeyOnlyHere");
+    expect(named("local-registry-container").inputs.uploads[1].content).toBe(CA);
+    expect(await promiseOf(env.hookCaCertificate)).toBe(CA);
   });
 });
 
@@ -528,6 +631,7 @@ describe("the program", () => {
       "appUrl",
       "appUrls",
       "environmentName",
+      "hookCaCertificate",
       "imageDigest",
       "imageName",
       "masterAddress",
@@ -536,7 +640,7 @@ describe("the program", () => {
       "registry",
       "webhookUrl",
     ]);
-    expect(await promiseOf(program.webhookUrl)).toBe("http://master:8443/hook/saltpipe/registry");
+    expect(await promiseOf(program.webhookUrl)).toBe("https://master:8443/hook/saltpipe/registry");
     expect(await promiseOf(program.masterSsh)).toEqual({
       name: "master",
       host: "127.0.0.1",

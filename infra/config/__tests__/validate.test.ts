@@ -572,3 +572,60 @@ describe("events transport", () => {
     ]);
   });
 });
+
+describe("the local entry point and the hook's certificate", () => {
+  const local = (extra: Record<string, unknown> = {}) => ({ ...stackConfig("local"), ...extra });
+  const CERT = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n";
+  const KEY = "-----BEGIN PRIVATE KEY-----\nMIIkey\n-----END PRIVATE KEY-----\n";
+
+  test("local.lbPort defaults to appPortBase + 500 and can be set", () => {
+    expect(parse(local(), "local").local).toMatchObject({
+      lbPort: 18580,
+      lbBaseImage: "saltpipe/debian-lb:bookworm",
+    });
+    expect(parse(local({ local: { appPortBase: 42080 } }), "local").local?.lbPort).toBe(42580);
+    expect(parse(local({ local: { lbPort: 8000 } }), "local").local?.lbPort).toBe(8000);
+  });
+
+  test.each([
+    [{ lbPort: 80 }, "local.lbPort: 80 is out of range (1024..65535)"],
+    [{ lbPort: "x" }, 'local.lbPort: expected an integer, got "x"'],
+    [{ lbPort: 18081 }, "local.lbPort: 18081 is one of the minions' ports (local.appPortBase 18080 + N)"],
+    [
+      { lbPort: 19080 },
+      "local.lbPort: 19080 is one of the hosts' SSH ports (local.appPortBase 18080 + 1000 + N)",
+    ],
+  ])("local %j is refused", (value, message) => {
+    expect(problemsOf(local({ local: value }), "local")).toEqual([message]);
+  });
+
+  test("no hookTls: the master makes its own; with one, the key must come as the secret hookTlsKey", () => {
+    expect(parse(local(), "local").hookTls).toBeUndefined();
+    const spec = parse(local({ hookTls: { certificate: CERT } }), "local", testSecrets({ hookTlsKey: KEY }));
+    expect(spec.hookTls).toEqual({ certificate: CERT, ca: CERT });
+    expect(spec.secrets.hookTlsKey).toBe(KEY);
+    expect(problemsOf(local({ hookTls: { certificate: CERT } }), "local")).toEqual([
+      "hookTlsKey: is required with hookTls.certificate (pulumi config set --secret hookTlsKey < hook.key)",
+    ]);
+    expect(problemsOf(local(), "local", testSecrets({ hookTlsKey: KEY }))).toEqual([
+      "hookTlsKey: is only used with hookTls.certificate (set both, or neither)",
+    ]);
+    expect(
+      problemsOf(
+        local({ hookTls: { certificate: "nope", ca: CERT } }),
+        "local",
+        testSecrets({ hookTlsKey: "x" }),
+      ),
+    ).toEqual([
+      "hookTls.certificate: expected a PEM certificate (-----BEGIN CERTIFICATE----- …)",
+      "hookTlsKey: is not a PEM private key",
+    ]);
+    expect(
+      problemsOf(
+        local({ hookTlsKey: KEY, hookTls: { certificate: CERT } }),
+        "local",
+        testSecrets({ hookTlsKey: KEY }),
+      ),
+    ).toEqual(["hookTlsKey: must be set as a secret: pulumi config set --secret hookTlsKey"]);
+  });
+});

@@ -182,17 +182,19 @@ describe("renderHookProxyConfig", () => {
     expect(text).toContain("limit_except POST { deny all; }");
     expect(text).toMatch(/location \/ \{\s+return 404;/);
     expect(text).not.toContain("ssl");
+    expect(text).toContain("server_tokens off;");
   });
-  test("terminates TLS and talks HTTPS to salt-api when a certificate is given", () => {
-    const text = renderHookProxyConfig({
-      hookPort: 8443,
-      apiPort: 8001,
-      tls: { certFile: "/c.pem", keyFile: "/k.pem" },
-    });
-    expect(text).toContain("listen 8443 ssl;");
+  test("with a certificate: the listener is TLS only (1.2+); salt-api stays plain on loopback unless apiTls", () => {
+    const tls = { certFile: "/c.pem", keyFile: "/k.pem" };
+    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, tls });
+    expect(text.match(/^\s*listen .*$/gm)).toEqual(["    listen 8443 ssl;"]);
     expect(text).toContain("ssl_certificate /c.pem;");
     expect(text).toContain("ssl_certificate_key /k.pem;");
-    expect(text).toContain(`proxy_pass https://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
+    expect(text).toContain("server_tokens off;");
+    expect(text).toContain(`proxy_pass http://127.0.0.1:8001${HOOK_URL_PATH};`);
+    const both = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, tls, apiTls: true });
+    expect(both).toContain(`proxy_pass https://127.0.0.1:8001${HOOK_URL_PATH};`);
   });
 });
 

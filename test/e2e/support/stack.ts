@@ -15,7 +15,12 @@ const STACK_SCRIPT = "scripts/local-stack.sh";
 export const OPERATOR_CLI = "infra/cli/main.ts";
 
 export interface StackOutputs {
+  /** The one entry URL (the load balancer). */
+  readonly appUrl: string;
+  /** Every minion's own proxy on 127.0.0.1 (diagnosis: which minion serves what). */
   readonly appUrls: string[];
+  /** CA certificate of the hook's TLS certificate (public). */
+  readonly hookCaCertificate: string;
   readonly imageDigest: string;
   readonly imageName: string;
   readonly registry: string;
@@ -138,6 +143,44 @@ export class LocalStack {
     return `${this.prefix}-${host}`;
   }
 
+  /**
+   * POSTs `body` to the master's hook from inside `fromHost` (on the environment network),
+   * as the registry does; the token and the CA travel in the exec's environment, never in
+   * a command line. `scheme: "http"` tries plain HTTP on the TLS port. Returns curl's
+   * `%{http_code}` ("000": no HTTP answer at all), or `curl:<exit code>` when curl failed.
+   */
+  async postToHook(
+    fromHost: string,
+    body: string,
+    opts: { token: string; ca?: string; scheme?: "https" | "http"; contentType?: string; port?: number },
+  ): Promise<string> {
+    const url = `${opts.scheme ?? "https"}://master:${opts.port ?? 8443}/hook/saltpipe/registry`;
+    const script = [
+      'ca="$(mktemp)"; printf "%s" "$CA" >"$ca"',
+      `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 ${opts.ca ? '--cacert "$ca"' : ""} -X POST ${url}` +
+        ` -H ${shellWord(`Content-Type: ${opts.contentType ?? "application/vnd.docker.distribution.events.v1+json"}`)}` +
+        ` -H "Authorization: Bearer $TOKEN" --data-binary @-) || code="curl:$?"`,
+      'rm -f "$ca"; echo "$code"',
+    ].join("\n");
+    const out = await mustRun(
+      DOCKER,
+      [
+        "exec",
+        "-i",
+        "-e",
+        `TOKEN=${opts.token}`,
+        "-e",
+        `CA=${opts.ca ?? ""}`,
+        this.container(fromHost),
+        "bash",
+        "-c",
+        script,
+      ],
+      { input: body },
+    );
+    return out.trim();
+  }
+
   /** Runs a shell command inside a host container. */
   onHost(host: string, script: string): Promise<string> {
     return docker("exec", this.container(host), "bash", "-c", script);
@@ -208,6 +251,10 @@ export interface BuiltImage {
   readonly version: string;
   readonly tag: string;
   readonly ref: string;
+}
+
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'"'"'`)}'`;
 }
 
 export async function docker(...args: string[]): Promise<string> {

@@ -1,0 +1,2 @@
+/** The environment's entry point (load balancers). */
+export { LocalLoadBalancer, type LocalLoadBalancerArgs } from "./local";
