@@ -5,6 +5,7 @@
 #   openssh-server     a private sshd for the engine tests (the system sshd is never touched)
 #   openssh-client     ssh-keygen for the local stack's key
 #   nginx-light        the hook proxy in the real-Salt tests
+#   docker-registry    the real registry the real-Salt tests push to (the master verifies pushes with it)
 #   ShellCheck         npm run lint (every script) and actionlint (the workflow's shell steps)
 #   tcpdump            the shape suite's packet capture on the environment's own bridge
 #   openssl, curl, git secrets, health probes, the image tag's commit
@@ -17,6 +18,7 @@ declare -A binary_of=(
   [openssh-server]=/usr/sbin/sshd
   [openssh-client]=/usr/bin/ssh-keygen
   [nginx-light]=/usr/sbin/nginx
+  [docker-registry]=/usr/bin/docker-registry
   [openssl]=/usr/bin/openssl
   [curl]=/usr/bin/curl
   [git]=/usr/bin/git

@@ -12,6 +12,7 @@ import {
   HOOK_URL_PATH,
   masterConfigFromSpec,
   minionConfigFromSpec,
+  type RegistryCheckOptions,
 } from "../render/salt-config";
 import { PILLAR_FILE, pillarFromSpec } from "../render/salt-pillar";
 import { renderSqsEngineConfig, SQS_ENGINE_CONFIG_PATH } from "../render/aws-events";
@@ -62,11 +63,13 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
       const config = masterConfigFromSpec(spec, webhookSecret as string, {
         notifySecret: notifySecret as string | undefined,
         hookTls: HOOK_TLS_FILES,
+        registry: registryCheck(spec, registry, server, registryPassword as string | undefined),
       });
       const files: HostFile[] = [
         { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
         { path: DEFAULT_SALT_API_CONFIG_PATH, content: config.api, mode: "0644" },
-        { path: DEFAULT_HOOK_PROXY_CONFIG_PATH, content: config.hookProxy, mode: "0644" },
+        // Holds the webhook token (nginx compares it): root only.
+        { path: DEFAULT_HOOK_PROXY_CONFIG_PATH, content: config.hookProxy, mode: "0600" },
         {
           path: `${DEFAULT_PILLAR_DIR}/${PILLAR_FILE}`,
           content: pillarFromSpec(
@@ -98,6 +101,28 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
       }
       return files;
     });
+}
+
+/**
+ * How the master asks the registry whether a pushed digest exists before any minion job:
+ * ECR through its API with the instance role; otherwise the registry's HTTP API where the
+ * minions pull from (the local registry answers reads anonymously; an external one gets
+ * `registry.username` and the `registryPassword` secret).
+ */
+function registryCheck(
+  spec: Spec,
+  registry: RegistryEndpoint,
+  server: string,
+  password: string | undefined,
+): RegistryCheckOptions {
+  // ECR (the minions pull with its credential helper): its API, in the stack's region.
+  if (registry.credentialHelper === "ecr-login") return { kind: "ecr", region: spec.aws!.region };
+  const scheme = registry.insecure ? "http" : "https";
+  return {
+    kind: "http",
+    url: `${scheme}://${server}`,
+    ...(spec.registry.username && password ? { username: spec.registry.username, password } : {}),
+  };
 }
 
 export function minionFiles(spec: Spec, minionName: string, masterAddress: string): HostFile[] {

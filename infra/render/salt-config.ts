@@ -10,6 +10,7 @@
  * 127.0.0.1:`apiPort` (`webhook_disable_auth`: the reactor verifies every request) → event
  * `salt/netapi/hook/saltpipe/registry` → reactor → `runner.state.orchestrate orch.deploy`.
  */
+import { createHmac } from "crypto";
 import { stringify } from "yaml";
 import type { EnvironmentSpec } from "../config/spec";
 
@@ -32,6 +33,21 @@ export const MINION_START_EVENT_TAG = "salt/minion/*/start";
 export const NOTIFY_SIGNATURE_HEADER = "X-Saltpipe-Signature";
 /** Largest notification body accepted (the registry sends one small event per POST). */
 export const DEFAULT_MAX_BODY_BYTES = 65536;
+/** One line per request the hook proxy refused (folded into counts by the master's reconcile pass). */
+export const DEFAULT_HOOK_REFUSED_LOG = "/var/log/nginx/saltpipe-hook-refused.log";
+/** Header the hook proxy sets on requests it authenticated (the reactor checks it). */
+export const HOOK_PROXY_MARKER_HEADER = "X-Saltpipe-Proxy-Auth";
+/** A bearer token as RFC 6750 allows it (token68): what nginx can compare literally. */
+const BEARER_TOKEN_RE = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * The marker the hook proxy passes to salt-api instead of the bearer token: hex
+ * HMAC-SHA256(webhookSecret, "saltpipe-hook-proxy-v1"). It proves the request went through
+ * the proxy without putting the token itself on the Salt event bus.
+ */
+export function hookProxyMarker(webhookSecret: string): string {
+  return createHmac("sha256", webhookSecret).update("saltpipe-hook-proxy-v1").digest("hex");
+}
 /** Event tags the states fire (documented in salt-states/README.md). */
 export const EVENT_TAGS = {
   refused: (env: string) => `saltpipe/hook/${env}/refused`,
@@ -101,8 +117,38 @@ export interface MasterConfigOptions {
   readonly rootDir?: string;
   /** Tag policy, approval gate, pre-switch step, notifications, reconcile interval. */
   readonly lifecycle?: LifecycleOptions;
+  /**
+   * Minion ids that run the app: the only ones that get the pillar (with the registry
+   * password) and deploys. Targeting is by id (proven by the minion's key), not by grain.
+   */
+  readonly appMinions?: readonly string[];
+  /** How the master verifies a push with the registry before any minion job. */
+  readonly registry?: RegistryCheckOptions;
+  /** The hook proxy's refusal log ({@link DEFAULT_HOOK_REFUSED_LOG}). */
+  readonly refusedLog?: string;
+  /** Event timestamps further than this past the master's clock are refused (default 300). */
+  readonly maxClockSkewSeconds?: number;
+  /**
+   * Test harness only (the real-Salt suite): state runs are plans (`test=True`) and count as
+   * deployed. Never on a host: deploys otherwise always run with `test=False`.
+   */
+  readonly planOnly?: boolean;
   /** Extra master options, merged last (e.g. `log_level`). Cannot turn on auto_accept/open_mode. */
   readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The registry the master asks before a deploy (`saltpipe_core/registry.py`):
+ * `http` = the Docker Registry HTTP API v2 at `url` (anonymous, or Basic with
+ * username/password); `ecr` = the ECR API with the master's instance role (its client is
+ * registered by the AWS event path).
+ */
+export interface RegistryCheckOptions {
+  readonly kind: "http" | "ecr";
+  readonly url?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly region?: string;
 }
 
 const ENV_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
@@ -118,11 +164,11 @@ function escapeRegex(text: string): string {
 }
 
 /** Any Docker tag: with a tag policy, the runner (not the reactor) decides, and records why. */
-export const ANY_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+export const ANY_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\\Z";
 
 /** Tags of an environment: `dev`, `dev-<anything>` (e.g. `dev-1a2b3c4`, the git sha). */
 export function defaultTagPattern(environment: string): string {
-  return `^${escapeRegex(environment)}(-[A-Za-z0-9_.-]+)?$`;
+  return `^${escapeRegex(environment)}(-[A-Za-z0-9_.-]+)?\\Z`;
 }
 
 function header(what: string): string {
@@ -135,7 +181,11 @@ const FORBIDDEN_EXTRA = [
   "autosign_file",
   "autosign_grains_dir",
   "autoreject_file",
+  // Would hand the whole master config (webhook secret, notify secret) to every minion as pillar.
+  "pillar_opts",
 ];
+const MINION_ID_OK =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 
 /** The master's `master.d/saltpipe.conf`: roots, reactor, runner, hook settings. */
 export function renderMasterConfig(o: MasterConfigOptions): string {
@@ -148,8 +198,16 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
   checkPort("publishPort", o.publishPort);
   checkPort("retPort", o.retPort);
   for (const key of Object.keys(o.extra ?? {})) {
+    if (key === "pillar_opts")
+      throw new Error(
+        "extra: pillar_opts may not be set (it would give every minion the master config and its secrets)",
+      );
     if (FORBIDDEN_EXTRA.includes(key)) throw new Error(`extra: ${key} may not be set (keys are pre-seeded)`);
   }
+  for (const id of o.appMinions ?? [])
+    if (!MINION_ID_OK.test(id)) throw new Error(`appMinions: invalid minion id ${JSON.stringify(id)}`);
+  if (o.registry?.kind === "http" && !/^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(o.registry.url ?? ""))
+    throw new Error(`registry.url: want http[s]://host[:port], got ${JSON.stringify(o.registry.url)}`);
   const states = o.statesDir ?? DEFAULT_SALT_STATES_DIR;
   const pillar = o.pillarDir ?? DEFAULT_PILLAR_DIR;
   const life = o.lifecycle ?? {};
@@ -178,14 +236,19 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
     engines: [{ saltpipe_reconcile: { interval: life.reconcileSeconds ?? 30, startup_wait: 60 } }],
     saltpipe: {
       environment: o.environment,
+      minions: [...(o.appMinions ?? [])],
       hook: {
         secret: o.webhookSecret,
         repository: o.repository,
         tag_pattern: o.tagPattern ?? (life.tagPolicy ? ANY_TAG_PATTERN : defaultTagPattern(o.environment)),
         max_body_bytes: o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+        refused_log: o.refusedLog ?? DEFAULT_HOOK_REFUSED_LOG,
       },
+      registry: registryCheck(o.registry),
       deploy: {
         batch: o.batch,
+        max_clock_skew: o.maxClockSkewSeconds ?? 300,
+        ...(o.planOnly ? { plan_only: true } : {}),
         role: o.role ?? "app",
         timeout: o.deployTimeoutSeconds ?? 300,
         tag_policy: life.tagPolicy ?? "",
@@ -210,6 +273,17 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
     header("Salt master: file/pillar roots, reactor, saltpipe hook and deploy settings (holds a secret).") +
     stringify(config)
   );
+}
+
+function registryCheck(r: RegistryCheckOptions | undefined): Record<string, unknown> {
+  if (!r) return { kind: "" };
+  return {
+    kind: r.kind,
+    ...(r.url ? { url: r.url } : {}),
+    ...(r.username ? { username: r.username, password: r.password ?? "" } : {}),
+    ...(r.region ? { region: r.region } : {}),
+    timeout: 5,
+  };
 }
 
 export interface SaltApiConfigOptions {
@@ -252,6 +326,12 @@ export interface HookProxyOptions {
   readonly listenAddress?: string;
   readonly apiPort: number;
   /**
+   * The registry's bearer token (the stack's `webhookSecret`, token68 characters): the proxy
+   * refuses every request without it. The rendered text holds it: write it 0600 (nginx's
+   * master process reads its config as root; workers never read files).
+   */
+  readonly webhookSecret: string;
+  /**
    * TLS on the hook port: the listener then speaks TLS only (a plain-HTTP request is
    * answered 400 and never reaches salt-api). Every environment's hook has it; only the
    * Salt suite's loopback harness runs without.
@@ -260,27 +340,79 @@ export interface HookProxyOptions {
   /** salt-api itself serves HTTPS (default: plain HTTP on loopback behind this proxy). */
   readonly apiTls?: boolean;
   readonly maxBodyBytes?: number;
-  /** Requests per second per client address (burst 5×). */
+  /** Requests per second: per client address unauthenticated, in all for authenticated ones. */
   readonly ratePerSecond?: number;
+  /** Concurrent unauthenticated requests per client address (default 4). */
+  readonly anonymousConnections?: number;
+  /** Concurrent authenticated requests in all (default 16; salt-api runs 8 threads). */
+  readonly authenticatedConnections?: number;
+  /** Refusal log ({@link DEFAULT_HOOK_REFUSED_LOG}); one short line per refusal, no header. */
+  readonly refusedLog?: string;
+  /** The server's error log (default nginx's `/var/log/nginx/error.log`), at level `crit`. */
+  readonly errorLog?: string;
+}
+
+/** The smallest power of two ≥ 64 that holds a map key of `length` bytes (plus nginx's overhead). */
+function bucketSize(length: number): number {
+  let size = 64;
+  while (size < length + 16) size *= 2;
+  return size;
 }
 
 /**
  * nginx server (for `conf.d`, i.e. inside `http {}`) in front of salt-api: the only way in.
- * Sets `Content-Type: application/json` (salt-api answers 406 to the registry's own type),
- * caps the body, allows POST on the hook path only, rate-limits, terminates TLS, and names
- * no version (`server_tokens off`: not in headers, not in error pages).
+ *
+ * Unauthenticated requests cost nothing: a request without `Authorization: Bearer <token>`
+ * gets 401 from nginx itself (no salt-api call, no Salt job, no event, no audit line), under
+ * a per-address rate and connection limit (429 past them); each refusal is one line
+ * (`<time> <status> <address>`) in the refusal log, which the master folds into counts.
+ * Authenticated requests have their own (global) rate and connection limits, so a flood of
+ * forged requests never delays a real push. The `Authorization` and signature headers are
+ * stripped before salt-api (nothing secret reaches the event bus); salt-api gets
+ * {@link HOOK_PROXY_MARKER_HEADER} instead, which the reactor checks. Also: sets
+ * `Content-Type: application/json` (salt-api answers 406 to the registry's own type), caps
+ * the body, allows POST on the hook path only, terminates TLS, and names no version
+ * (`server_tokens off`: not in headers, not in error pages).
+ *
+ * The token is compared by nginx's `map` (a hash lookup of the whole header, then one
+ * compare): no per-byte early exit an attacker could time. The access log format has no
+ * header, and the server's error log is at `crit`, so neither ever holds the token nor a
+ * line per refused request.
  */
 export function renderHookProxyConfig(o: HookProxyOptions): string {
   checkPort("hookPort", o.hookPort);
   checkPort("apiPort", o.apiPort);
+  if (o.webhookSecret.length < 16 || !BEARER_TOKEN_RE.test(o.webhookSecret))
+    throw new Error(
+      "webhookSecret: at least 16 characters, all of them bearer-token characters (letters, digits, - . _ ~ + /, trailing =)",
+    );
   const max = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const rate = o.ratePerSecond ?? 20;
+  const anonConn = o.anonymousConnections ?? 4;
+  const authConn = o.authenticatedConnections ?? 16;
+  const refusedLog = o.refusedLog ?? DEFAULT_HOOK_REFUSED_LOG;
   const listen = `${o.listenAddress ? `${o.listenAddress}:` : ""}${o.hookPort}${o.tls ? " ssl" : ""}`;
   const upstream = `${o.apiTls ? "https" : "http"}://127.0.0.1:${o.apiPort}`;
   const lines = [
     "# saltpipe webhook proxy: registry → salt-api /hook (see salt-states/README.md).",
     "# Generated by saltpipe (infra/render/salt-config.ts). Do not edit: changes are overwritten.",
-    `limit_req_zone $binary_remote_addr zone=saltpipe_hook:1m rate=${rate}r/s;`,
+    "# Holds the webhook token: mode 0600, root only.",
+    // The map's hash buckets must hold the whole "Bearer <token>" key (nginx's default is 64).
+    `map_hash_bucket_size ${bucketSize(`Bearer ${o.webhookSecret}`.length)};`,
+    "map $http_authorization $saltpipe_hook_auth {",
+    "    default 0;",
+    // token68 only (checked above): nothing in it that nginx would read as quote, escape or variable.
+    `    "Bearer ${o.webhookSecret}" 1;`,
+    "}",
+    // Empty keys are not counted: each zone sees only its own kind of request.
+    'map $saltpipe_hook_auth $saltpipe_hook_anon_key { 1 ""; default $binary_remote_addr; }',
+    'map $saltpipe_hook_auth $saltpipe_hook_auth_key { 1 "authenticated"; default ""; }',
+    "map $status $saltpipe_hook_refused { ~^[45] 1; default 0; }",
+    "log_format saltpipe_hook_refused '$time_iso8601 $status $remote_addr';",
+    `limit_req_zone $saltpipe_hook_anon_key zone=saltpipe_hook_anon:1m rate=${rate}r/s;`,
+    `limit_req_zone $saltpipe_hook_auth_key zone=saltpipe_hook_auth:64k rate=${rate}r/s;`,
+    "limit_conn_zone $saltpipe_hook_anon_key zone=saltpipe_hook_anon_conn:1m;",
+    "limit_conn_zone $saltpipe_hook_auth_key zone=saltpipe_hook_auth_conn:64k;",
     "",
     "server {",
     `    listen ${listen};`,
@@ -297,16 +429,42 @@ export function renderHookProxyConfig(o: HookProxyOptions): string {
       : []),
     `    client_max_body_size ${max};`,
     `    client_body_buffer_size ${max};`,
+    "    client_header_timeout 5s;",
     "    client_body_timeout 10s;",
-    "    limit_req zone=saltpipe_hook burst=" + rate * 5 + " nodelay;",
+    "    keepalive_timeout 10s;",
     "    limit_req_status 429;",
+    "    limit_conn_status 429;",
+    "    limit_req_log_level info;",
+    "    limit_conn_log_level info;",
+    `    access_log ${refusedLog} saltpipe_hook_refused if=$saltpipe_hook_refused;`,
+    `    error_log ${o.errorLog ?? "/var/log/nginx/error.log"} crit;`,
     "",
     `    location = ${HOOK_URL_PATH} {`,
     "        limit_except POST { deny all; }",
+    `        limit_req zone=saltpipe_hook_anon burst=${rate} nodelay;`,
+    `        limit_req zone=saltpipe_hook_auth burst=${rate * 5} nodelay;`,
+    `        limit_conn saltpipe_hook_anon_conn ${anonConn};`,
+    `        limit_conn saltpipe_hook_auth_conn ${authConn};`,
+    // After the limits (preaccess) and the method check (access): 401 or on to salt-api. The
+    // root does not exist, so the file check is one ENOENT stat and always falls through.
+    "        root /nonexistent/saltpipe-hook;",
+    "        try_files /no-such-file @saltpipe_hook_$saltpipe_hook_auth;",
+    "    }",
+    "",
+    "    location @saltpipe_hook_0 {",
+    "        return 401;",
+    "    }",
+    "",
+    "    location @saltpipe_hook_1 {",
+    '        proxy_set_header Authorization "";',
+    '        proxy_set_header X-Saltpipe-Signature "";',
+    '        proxy_set_header X-Hub-Signature-256 "";',
+    `        proxy_set_header ${HOOK_PROXY_MARKER_HEADER} ${hookProxyMarker(o.webhookSecret)};`,
     "        proxy_set_header Content-Type application/json;",
     "        proxy_set_header Host $host;",
     "        proxy_set_header X-Forwarded-For $remote_addr;",
-    `        proxy_pass ${upstream}${HOOK_URL_PATH};`,
+    // A named location passes the request URI unchanged: the exact HOOK_URL_PATH matched above.
+    `        proxy_pass ${upstream};`,
     "        proxy_connect_timeout 2s;",
     "        proxy_read_timeout 10s;",
     "    }",
@@ -372,11 +530,15 @@ export function masterConfigFromSpec(
     tagPattern?: string;
     /** The `notifySecret` secret (plain; the caller keeps the result secret). */
     notifySecret?: string;
+    /** How the master checks pushes with the registry (see {@link RegistryCheckOptions}). */
+    registry?: RegistryCheckOptions;
   } = {},
 ): { master: string; api: string; hookProxy: string } {
   const d = spec.deploy;
   return {
     master: renderMasterConfig({
+      appMinions: spec.minions.filter((m) => m.roles.includes("app")).map((m) => m.name),
+      registry: opts.registry,
       environment: spec.environment,
       publishPort: spec.salt.publishPort,
       retPort: spec.salt.retPort,
@@ -399,6 +561,7 @@ export function masterConfigFromSpec(
     hookProxy: renderHookProxyConfig({
       hookPort: spec.salt.hookPort,
       apiPort: spec.salt.apiPort,
+      webhookSecret,
       tls: opts.hookTls ?? opts.tls,
       apiTls: opts.tls !== undefined,
     }),

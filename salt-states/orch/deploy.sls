@@ -12,7 +12,7 @@
 {%- set digest = request.get('digest', '') | string %}
 {%- set environment = request.get('environment', '') | string %}
 ---
-{%- if digest | regex_match('^(sha256:[0-9a-f]{64})$') and environment == settings.get('environment') %}
+{%- if digest | regex_match('^(sha256:[0-9a-f]{64})\Z') and environment == settings.get('environment') %}
 saltpipe-orch-deploy-salt-runner-receive:
   salt.runner:
     - name: saltpipe.receive

@@ -6,14 +6,13 @@
     requisites. Settings come from the master config key `saltpipe` (rendered by
     infra/render/salt-config.ts): environment, hook.secret, hook.repository, hook.tag_pattern.
 
-    Authentication (at least one must be present, and every one present must verify):
-      - `Authorization: Bearer <secret>` (what the distribution registry sends), compared in
-        constant time as HMAC(secret, token) == HMAC(secret, secret) with hmac.compare_digest
-        (hashutil.github_signature);
-      - `X-Saltpipe-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (or
-        `X-Hub-Signature-256`), compared with hashutil.github_signature (hmac.compare_digest).
-    The header is matched against a strict pattern before it reaches github_signature, which
-    would otherwise pick the hash algorithm from the header and raise on a malformed one.
+    Authentication happens at the hook proxy (nginx on the master, infra/render/salt-config.ts):
+    it refuses every request without `Authorization: Bearer <secret>` itself (no Salt job, no
+    event, no audit line), strips the `Authorization` and signature headers so that no
+    credential reaches the event bus, and passes `X-Saltpipe-Proxy-Auth: <hex
+    HMAC-SHA256(secret, "saltpipe-hook-proxy-v1")>` instead. The reactor checks that marker in
+    constant time (HMAC both sides, hmac.compare_digest via hashutil.github_signature): a request
+    that reached salt-api (loopback only) without passing the proxy is refused.
 
     Accepted: events with action `push`, a manifest media type, the configured repository,
     a tag that matches tag_pattern and a sha256 digest. The last accepted event of the
@@ -33,30 +32,16 @@
 {%- set body = data.get('body') if data.get('body') is string else '' %}
 {%- set post = data.get('post') if data.get('post') is mapping else {} %}
 {%- set ns = namespace(reason='', accepted=None, notes=[]) %}
-{%- set auth = headers.get('Authorization', '') | string %}
-{%- set sig = headers.get('X-Saltpipe-Signature', headers.get('X-Hub-Signature-256', '')) | string %}
+{%- set marker = headers.get('X-Saltpipe-Proxy-Auth', '') | string %}
+{%- set expected_marker = salt['hashutil.hmac_compute']('saltpipe-hook-proxy-v1', secret) %}
 {%- if secret | length < 16 or not env %}
 {%-   set ns.reason = 'hook not configured (saltpipe:environment / saltpipe:hook:secret)' %}
 {%- elif body | length > hook.get('max_body_bytes', 65536) | int %}
 {%-   set ns.reason = 'body larger than ' ~ hook.get('max_body_bytes', 65536) ~ ' bytes' %}
-{%- elif not auth and not sig %}
-{%-   set ns.reason = 'no Authorization or X-Saltpipe-Signature header' %}
-{%- else %}
-{%-   if sig %}
-{%-     if not sig | regex_match('^(sha256=[0-9a-f]{64})$') %}
-{%-       set ns.reason = 'malformed signature header' %}
-{%-     elif not salt['hashutil.github_signature'](body, secret, sig) %}
-{%-       set ns.reason = 'bad signature' %}
-{%-     endif %}
-{%-   endif %}
-{%-   if auth and not ns.reason %}
-{%-     set bearer = auth | regex_match('^Bearer (\S{1,512})$') %}
-{%-     if not bearer %}
-{%-       set ns.reason = 'malformed Authorization header' %}
-{%-     elif not salt['hashutil.github_signature'](bearer[0], secret, 'sha256=' ~ salt['hashutil.hmac_compute'](secret, secret)) %}
-{%-       set ns.reason = 'bad bearer token' %}
-{%-     endif %}
-{%-   endif %}
+{%- elif not marker | regex_match('^([0-9a-f]{64})\Z') %}
+{%-   set ns.reason = 'not authenticated by the hook proxy' %}
+{%- elif not salt['hashutil.github_signature'](marker, secret, 'sha256=' ~ salt['hashutil.hmac_compute'](expected_marker, secret)) %}
+{%-   set ns.reason = 'bad hook proxy marker' %}
 {%- endif %}
 {%- if not ns.reason %}
 {%-   set events = post.get('events') %}
@@ -73,15 +58,15 @@
 {%-         do ns.notes.append(ev_id ~ ': not a manifest (' ~ target.get('mediaType', '') ~ ')') %}
 {%-       elif target.get('repository') != hook.get('repository') %}
 {%-         do ns.notes.append(ev_id ~ ': repository ' ~ target.get('repository', '') ~ ' is not ' ~ hook.get('repository')) %}
-{%-       elif not ev_tag or ev_tag | regex_match(hook.get('tag_pattern', '^$')) is none %}
-{%-         do ns.notes.append(ev_id ~ ': tag ' ~ ev_tag ~ ' is not for environment ' ~ env) %}
-{%-       elif not target.get('digest', '') | string | regex_match('^(sha256:[0-9a-f]{64})$') %}
-{%-         do ns.notes.append(ev_id ~ ': bad digest') %}
-{%-       elif not ev_id | regex_match('^([A-Za-z0-9._:-]{1,128})$') %}
+{%-       elif not ev_tag | regex_match('^([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})\Z') or ev_tag | regex_match(hook.get('tag_pattern', '^\Z')) is none %}
+{%-         do ns.notes.append(ev_id[:128] ~ ': tag ' ~ ev_tag[:128] ~ ' is not for environment ' ~ env) %}
+{%-       elif not target.get('digest', '') | string | regex_match('^(sha256:[0-9a-f]{64})\Z') %}
+{%-         do ns.notes.append(ev_id[:128] ~ ': bad digest') %}
+{%-       elif not ev_id | regex_match('^([A-Za-z0-9._:-]{1,128})\Z') %}
 {%-         do ns.notes.append('bad event id') %}
 {%-       else %}
 {%-         set ev_ts = ev.get('timestamp', '') | string %}
-{%-         set ev_ts = ev_ts if ev_ts | regex_match('^([0-9T:.+Z-]{10,40})$') else '' %}
+{%-         set ev_ts = ev_ts if ev_ts | regex_match('^([0-9T:.+Z-]{10,40})\Z') else '' %}
 {%-         set ns.accepted = {'environment': env, 'repository': target.repository, 'digest': target.digest,
                               'tag': ev_tag, 'event_id': ev_id, 'timestamp': ev_ts} %}
 {%-       endif %}
@@ -93,7 +78,7 @@
 {%- endif %}
 {%- if ns.reason %}
 {%-   do salt['log.warning']('saltpipe reactor: refused hook event ' ~ tag ~ ': ' ~ ns.reason[:300]) %}
-{%-   if env | regex_match('^([A-Za-z0-9_-]{1,63})$') %}
+{%-   if env | regex_match('^([A-Za-z0-9_-]{1,63})\Z') %}
 saltpipe-reactor-registry-runner-saltpipe-refused:
   runner.saltpipe.refused:
     - args:

@@ -60,6 +60,8 @@ interface MasterStatus {
   readonly current?: string;
   readonly claim: unknown;
   readonly deploys: DeploySummary[];
+  /** Requests the hook proxy refused, as counts (folded from nginx's refusal log). */
+  readonly refused_at_proxy?: { readonly total: number };
 }
 
 /** `npm run status -- --json` against the real master. */
@@ -199,20 +201,46 @@ describe("the local pipeline", () => {
     expect(report.failures).toEqual([]);
   });
 
-  test("a forged notification (bad token) changes nothing and is refused with a reason", async () => {
+  test("a forged notification (bad token) costs nothing: refused by the hook proxy, counted, never on the bus", async () => {
     const before = events.matching(/\/refused$/).length;
+    const auditBefore = (await masterAudit()).length;
+    const countedBefore = (await masterStatus()).refused_at_proxy?.total ?? 0;
     const status = await notify(pushEvent(v2, "forged-1"), "not-the-webhook-secret");
-    expect(status).toBe("200"); // accepted fast, judged by the reactor (the registry must not retry forever)
-    await waitFor("a refused event", 20_000, async () =>
-      events.matching(/\/refused$/).length > before ? true : undefined,
-    );
-    expect(events.matching(/\/refused$/).at(-1)?.data.reason).toBe("bad bearer token");
+    expect(status).toBe("401"); // nginx itself: no salt-api call, no event, no job
     await sleep(3000);
+    expect(events.matching(/\/refused$/).length).toBe(before);
+    expect(
+      events.matching(/^salt\/netapi\/hook\//).filter((e) => JSON.stringify(e.data).includes("forged-1")),
+    ).toEqual([]);
     expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
-    expect(await masterAudit()).toContainEqual(
-      // An unauthenticated body is not parsed, so its claimed event id is not trusted either.
-      expect.objectContaining({ event: "refused", reason: "bad bearer token", event_id: "" }),
+    expect((await masterAudit()).slice(auditBefore).filter((e) => e.event === "refused")).toEqual([]);
+    expect((await masterStatus()).refused_at_proxy?.total).toBeGreaterThan(countedBefore);
+  });
+
+  test("an authenticated notification of a digest the registry does not hold is refused before any minion job", async () => {
+    const token = await stack.secret("webhookSecret");
+    const unknown = `sha256:${"ab".repeat(32)}`;
+    const auditBefore = (await masterAudit()).length;
+    const jobsBefore = events.matching(/^salt\/job\/\d+\/new$/).length;
+    const forged = { digest: unknown, tag: "local-unknown" } as PushedImage;
+    expect(await notify(pushEvent(forged, "unknown-digest-1"), token)).toBe("200");
+    const refused = await waitFor("the refusal in the audit", 90_000, async () =>
+      (await masterAudit()).slice(auditBefore).find((e) => e.event === "refused" && e.digest === unknown),
     );
+    expect(String(refused.reason)).toContain("the registry does not hold saltpipe/app@");
+    // No state run reached a minion for it (jobs to minions name their targets).
+    const minionJobs = events
+      .matching(/^salt\/job\/\d+\/new$/)
+      .slice(jobsBefore)
+      .filter((e) => JSON.stringify(e.data).includes(unknown) && Array.isArray((e.data as { minions?: unknown }).minions));
+    expect(minionJobs).toEqual([]);
+    expect(JSON.stringify(events.matching(/./))).not.toContain(token);
+    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    // The registry-password pillar is targeted by minion id: every minion still gets the app's pillar.
+    const pillar = await stack.onHost("master", "salt --out=json --static '*' pillar.item app:name");
+    const items = Object.values(JSON.parse(pillar) as Record<string, { "app:name"?: string }>);
+    expect(items.length).toBe(outputs.appUrls.length);
+    expect(items.every((p) => p["app:name"])).toBe(true);
   });
 
   test("a minion that is down during a deploy is reported; the others are deployed; it converges when it returns", async () => {

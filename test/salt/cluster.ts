@@ -2,8 +2,9 @@
  * A real Salt cluster on 127.0.0.1 for the tests: salt-master, salt-api, the hook proxy
  * (nginx) and N salt-minions, in a temporary root on free ports, with pre-seeded keys.
  * Config and pillar are the rendered texts of infra/render (the same the hosts get).
- * Minions run in test mode by default: every deploy is planned against this machine's
- * engine and changes nothing.
+ * A real registry (Debian's docker-registry) holds the images the tests push: the master
+ * verifies every push with it. The master is plan-only by default (`planOnly`): every
+ * deploy is a `test=True` plan against this machine's engine and changes nothing.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -19,6 +20,7 @@ import { renderPillar } from "../../infra/render/salt-pillar";
 import {
   Daemon,
   EventWatcher,
+  TestRegistry,
   REGISTRY_CONTENT_TYPE,
   STATES_DIR,
   fatal,
@@ -27,7 +29,6 @@ import {
   mkTemp,
   nginxBin,
   post,
-  randomDigest,
   registryEnvelope,
   run,
   saltBin,
@@ -48,6 +49,12 @@ export interface ClusterOptions {
   readonly lifecycle?: LifecycleOptions;
   /** Extra pillar YAML appended to the generated one. */
   readonly pillarExtra?: string;
+  /** Plan-only master (default true): deploys are `test=True` plans that count as deployed. */
+  readonly planOnly?: boolean;
+  /** Extra master options. */
+  readonly masterExtra?: Readonly<Record<string, unknown>>;
+  /** The environment's app minion ids in the master config (default: all of `minions`). */
+  readonly appMinions?: readonly string[];
 }
 
 export class Cluster {
@@ -55,6 +62,9 @@ export class Cluster {
   readonly masterConf = path.join(this.tmp, "master-conf");
   readonly masterRoot = path.join(this.tmp, "master-root");
   readonly logs = path.join(this.tmp, "logs");
+  readonly registry = new TestRegistry(path.join(this.tmp, "registry"));
+  /** The hook proxy's refusal log. */
+  readonly refusedLog = path.join(this.tmp, "nginx", "hook-refused.log");
   hookUrl = "";
   apiPort = 0;
   events!: EventWatcher;
@@ -74,6 +84,7 @@ export class Cluster {
     const o = this.o;
     const [publishPort, retPort, apiPort, hookPort] = await freePorts(4);
     this.apiPort = apiPort;
+    await this.registry.start();
     const pillarDir = path.join(this.tmp, "pillar");
     for (const d of [path.join(this.masterConf, "master.d"), this.masterRoot, pillarDir, this.logs])
       fs.mkdirSync(d, { recursive: true });
@@ -93,7 +104,11 @@ export class Cluster {
         pillarDir,
         rootDir: this.masterRoot,
         lifecycle: o.lifecycle,
-        extra: { user: "root", log_level_logfile: "info", worker_threads: 3 },
+        appMinions: o.appMinions ?? o.minions,
+        registry: { kind: "http", url: this.registry.url },
+        refusedLog: this.refusedLog,
+        planOnly: o.planOnly ?? true,
+        extra: { user: "root", log_level_logfile: "info", worker_threads: 3, ...o.masterExtra },
       }),
     );
     fs.writeFileSync(
@@ -153,7 +168,15 @@ export class Cluster {
     fs.mkdirSync(nginxDir);
     fs.writeFileSync(
       path.join(nginxDir, "saltpipe-hook.conf"),
-      renderHookProxyConfig({ hookPort, listenAddress: "127.0.0.1", apiPort, maxBodyBytes: 16384 }),
+      renderHookProxyConfig({
+        hookPort,
+        listenAddress: "127.0.0.1",
+        apiPort,
+        maxBodyBytes: 16384,
+        webhookSecret: o.secret,
+        refusedLog: this.refusedLog,
+        errorLog: path.join(nginxDir, "error.log"),
+      }),
     );
     fs.writeFileSync(
       path.join(nginxDir, "nginx.conf"),
@@ -284,14 +307,22 @@ export class Cluster {
     return { code: raw.code, json, raw };
   }
 
-  /** POST one registry-style push event with the bearer token. */
-  push(ev: {
+  /** Push a new image as `<repository>:<tag>` to the test registry; its digest. */
+  image(tag: string): Promise<string> {
+    return this.registry.image(this.o.repository, tag);
+  }
+
+  /**
+   * POST one registry-style push event with the bearer token. Without `digest`, a new image
+   * is pushed to the registry under `tag` first (so the master's check finds it).
+   */
+  async push(ev: {
     digest?: string;
     tag: string;
     id?: string;
     timestamp?: string;
   }): Promise<{ status: number; digest: string; id: string }> {
-    const digest = ev.digest ?? randomDigest();
+    const digest = ev.digest ?? (await this.image(ev.tag));
     const id = ev.id ?? `ev-${digest.slice(7, 19)}`;
     const body = JSON.parse(registryEnvelope({ id, repository: this.o.repository, tag: ev.tag, digest }));
     if (ev.timestamp) body.events[0].timestamp = ev.timestamp;
@@ -350,6 +381,7 @@ export class Cluster {
         d.stop(3_000),
       ),
     );
+    await this.registry.stop();
     if (!process.env.SALTPIPE_KEEP_TMP) fs.rmSync(this.tmp, { recursive: true, force: true });
   }
 }

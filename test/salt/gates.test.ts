@@ -11,7 +11,7 @@ import * as net from "net";
 import * as path from "path";
 import { NOTIFY_SIGNATURE_HEADER } from "../../infra/render/salt-config";
 import { Cluster } from "./cluster";
-import { randomDigest, waitFor, type SaltEvent } from "./helpers";
+import { waitFor, type SaltEvent } from "./helpers";
 
 jest.setTimeout(240_000);
 
@@ -90,9 +90,17 @@ afterAll(async () => {
   await new Promise((r) => receiver.close(r));
 });
 
-const V110 = randomDigest();
-const V120 = randomDigest();
-const V130 = randomDigest();
+// Real images in the cluster's registry (the master verifies every push with it), made in beforeAll.
+let V110 = "";
+let V120 = "";
+let V130 = "";
+beforeAll(async () => {
+  [V110, V120, V130] = [
+    await cluster.image("1.1.0"),
+    await cluster.image("1.2.0"),
+    await cluster.image("1.3.0"),
+  ];
+});
 
 test("a tag outside the policy is ignored and recorded with the reason; nothing deploys", async () => {
   const { digest } = await cluster.push({ tag: "2.0.0", timestamp: ts(1) });

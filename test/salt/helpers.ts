@@ -284,6 +284,7 @@ export class EventWatcher {
 export interface PostResult {
   status: number;
   body: string;
+  headers: http.IncomingHttpHeaders;
 }
 
 /** POST a raw body (Buffer/string) with the given headers. */
@@ -307,7 +308,7 @@ export function get(url: string, timeoutMs = 5_000): Promise<PostResult> {
 }
 
 /** One HTTP(S) request (self-signed certificates accepted: the test hook proxy's). */
-function request(
+export function request(
   method: string,
   url: string,
   headers: Record<string, string>,
@@ -321,7 +322,7 @@ function request(
       let data = "";
       res.setEncoding("utf8");
       res.on("data", (c: string) => (data += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data, headers: res.headers }));
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
     req.on("error", reject);
@@ -377,3 +378,116 @@ export function registryEnvelope(ev: {
 
 /** The registry's own notification content type (salt-api alone answers 406 to it). */
 export const REGISTRY_CONTENT_TYPE = "application/vnd.docker.distribution.events.v1+json";
+
+/** `docker-registry` (Debian's distribution 2.8) for the tests; throws with what to install. */
+export function registryBin(): string {
+  for (const p of ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"])
+    if (fs.existsSync(p)) return p;
+  throw new Error(
+    "docker-registry not found: the master verifies every push with a real registry; run `npm run setup:os` (apt-get install docker-registry)",
+  );
+}
+
+const sha256 = (data: Buffer | string) => `sha256:${crypto.createHash("sha256").update(data).digest("hex")}`;
+
+/** A real registry on 127.0.0.1 (no auth, no notifications): the tests push manifests to it. */
+export class TestRegistry {
+  daemon?: Daemon;
+  url = "";
+  constructor(readonly dir: string) {}
+
+  async start(): Promise<void> {
+    const [port] = await freePorts(1);
+    this.url = `http://127.0.0.1:${port}`;
+    fs.mkdirSync(path.join(this.dir, "data"), { recursive: true });
+    const config = path.join(this.dir, "config.yml");
+    fs.writeFileSync(
+      config,
+      [
+        "version: 0.1",
+        "log: {level: warn}",
+        `storage: {filesystem: {rootdirectory: ${path.join(this.dir, "data")}}, delete: {enabled: true}}`,
+        `http: {addr: "127.0.0.1:${port}"}`,
+        "",
+      ].join("\n"),
+    );
+    this.daemon = new Daemon(
+      "docker-registry",
+      registryBin(),
+      ["serve", config],
+      path.join(this.dir, "registry.out"),
+    );
+    await waitFor(
+      "the test registry",
+      async () => (await get(`${this.url}/v2/`)).status === 200,
+      30_000,
+      200,
+    );
+  }
+
+  private async blob(repository: string, data: Buffer): Promise<string> {
+    const digest = sha256(data);
+    const start = await request(
+      "POST",
+      `${this.url}/v2/${repository}/blobs/uploads/`,
+      { "Content-Length": "0" },
+      "",
+      10_000,
+    );
+    if (start.status !== 202) throw new Error(`blob upload start: HTTP ${start.status} ${start.body}`);
+    const location = new URL(String(start.headers.location), this.url);
+    location.searchParams.set("digest", digest);
+    const put = await request(
+      "PUT",
+      location.toString(),
+      { "Content-Type": "application/octet-stream", "Content-Length": String(data.length) },
+      data,
+      10_000,
+    );
+    if (put.status !== 201) throw new Error(`blob upload: HTTP ${put.status} ${put.body}`);
+    return digest;
+  }
+
+  /** Push a new, unique image manifest as `repository:tag`; returns its digest. */
+  async image(repository: string, tag: string): Promise<string> {
+    const config = Buffer.from(
+      JSON.stringify({ architecture: "amd64", os: "linux", saltpipe_test: crypto.randomUUID() }),
+    );
+    const layer = crypto.randomBytes(64);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+      config: {
+        mediaType: "application/vnd.docker.container.image.v1+json",
+        size: config.length,
+        digest: await this.blob(repository, config),
+      },
+      layers: [
+        {
+          mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip",
+          size: layer.length,
+          digest: await this.blob(repository, layer),
+        },
+      ],
+    });
+    const res = await request(
+      "PUT",
+      `${this.url}/v2/${repository}/manifests/${tag}`,
+      {
+        "Content-Type": "application/vnd.docker.distribution.manifest.v2+json",
+        "Content-Length": String(Buffer.byteLength(manifest)),
+      },
+      manifest,
+      10_000,
+    );
+    if (res.status !== 201)
+      throw new Error(`manifest push ${repository}:${tag}: HTTP ${res.status} ${res.body}`);
+    const digest = String(res.headers["docker-content-digest"]);
+    if (digest !== sha256(manifest)) throw new Error(`registry answered digest ${digest}`);
+    return digest;
+  }
+
+  stop(): Promise<void> {
+    return this.daemon?.stop(3_000) ?? Promise.resolve();
+  }
+}

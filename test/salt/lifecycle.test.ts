@@ -41,11 +41,15 @@ async function status() {
   return r.json;
 }
 
-const A = randomDigest();
-const B = randomDigest();
-const C = randomDigest();
+// Real images in the cluster's registry (the master verifies every push with it).
+let A = "";
+let B = "";
+let C = "";
 
-beforeAll(() => cluster.start());
+beforeAll(async () => {
+  await cluster.start();
+  [A, B, C] = [await cluster.image("dev-a"), await cluster.image("dev-b"), await cluster.image("dev-c")];
+});
 afterAll(async () => {
   for (const id of [M1, M2]) {
     try {
@@ -194,7 +198,7 @@ test("a minion that restarts converges to the current digest without a push", as
 });
 
 test("the master killed during a deploy: the next start takes the claim over and ends on the newest digest", async () => {
-  const D = randomDigest();
+  const D = await cluster.image("dev-d");
   signal(M2, "SIGSTOP");
   try {
     await cluster.push({ digest: D, tag: "dev-d", id: "ev-d", timestamp: ts(4000) });

@@ -8,8 +8,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
 import { renderPillar } from "../../infra/render/salt-pillar";
-import { defaultTagPattern, HOOK_EVENT_TAG } from "../../infra/render/salt-config";
-import { STATES_DIR, hmacSha256Hex, mkTemp, randomDigest, registryEnvelope, run, saltBin } from "./helpers";
+import {
+  defaultTagPattern,
+  HOOK_EVENT_TAG,
+  HOOK_PROXY_MARKER_HEADER,
+  hookProxyMarker,
+} from "../../infra/render/salt-config";
+import { STATES_DIR, mkTemp, randomDigest, registryEnvelope, run, saltBin } from "./helpers";
 
 jest.setTimeout(120_000);
 
@@ -94,6 +99,8 @@ function setup(platform: Platform, extraPillar: Record<string, unknown> = {}): s
       // What the master config carries (read by orch and reactor through config.get).
       saltpipe: {
         environment: "dev",
+        // The pillar top targets these minion ids (never grains).
+        minions: [`render-${platform}`],
         hook: {
           secret: SECRET,
           repository: "saltpipe/app",
@@ -353,7 +360,7 @@ describe("orchestration and reactor render", () => {
     return renderReactor("registry.sls", HOOK_EVENT_TAG, { body, post: parsed, headers });
   }
 
-  test("a minion that starts is handed to saltpipe.converge; a bad id is not", async () => {
+  test("a minion that starts is handed to saltpipe.converge; a bad id, or another minion's tag, is not", async () => {
     const out = await renderReactor("minion-start.sls", "salt/minion/minion-2/start", { id: "minion-2" });
     const reaction = out["saltpipe-reactor-minion-start-runner-saltpipe-converge"] as Record<
       string,
@@ -365,12 +372,22 @@ describe("orchestration and reactor render", () => {
     expect(await renderReactor("minion-start.sls", "salt/minion/x/start", { id: "bad id; rm -rf" })).toEqual(
       {},
     );
+    // minion-1 fires minion-2's start tag: the sender is not the minion the tag names.
+    expect(await renderReactor("minion-start.sls", "salt/minion/minion-2/start", { id: "minion-1" })).toEqual(
+      {},
+    );
+    // A long host name is a valid minion id.
+    const fqdn = `${"a".repeat(60)}.${"b".repeat(60)}.example.internal`;
+    expect(await renderReactor("minion-start.sls", `salt/minion/${fqdn}/start`, { id: fqdn })).not.toEqual(
+      {},
+    );
   });
+  const PROXIED = { [HOOK_PROXY_MARKER_HEADER]: hookProxyMarker(SECRET) };
   const ok = (tag = "dev-1a2b3c4") =>
     registryEnvelope({ id: "ev-ok", repository: "saltpipe/app", tag, digest: DIGEST });
 
-  test("accepts a bearer-authenticated manifest push of this environment's tag", async () => {
-    const out = await react(ok(), { Authorization: `Bearer ${SECRET}` });
+  test("accepts a manifest push of this environment's tag that the hook proxy authenticated", async () => {
+    const out = await react(ok(), PROXIED);
     const reaction = out["saltpipe-reactor-registry-runner-state-orchestrate"] as Record<string, unknown[]>;
     expect(reaction).toBeDefined();
     const args = (reaction["runner.state.orchestrate"][0] as { args: Record<string, unknown>[] }).args;
@@ -391,85 +408,66 @@ describe("orchestration and reactor render", () => {
     expect(sent).toMatch(/Z$/);
   });
 
-  test("accepts an HMAC-SHA256 signature of the raw body", async () => {
-    const body = ok();
-    const out = await react(body, { "X-Saltpipe-Signature": `sha256=${hmacSha256Hex(SECRET, body)}` });
-    expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeDefined();
-  });
-
   test.each([
-    ["forged bearer token", ok(), { Authorization: "Bearer not-the-secret-at-all" }, "bad bearer token"],
+    // Past the proxy (which checks the bearer token): only its marker counts, never a token.
     [
-      "bearer prefix of the secret",
+      "the bearer token itself, bypassing the proxy",
       ok(),
-      { Authorization: `Bearer ${SECRET.slice(0, -1)}` },
-      "bad bearer token",
-    ],
-    ["forged signature", ok(), { "X-Saltpipe-Signature": `sha256=${"0".repeat(64)}` }, "bad signature"],
-    [
-      "signature with another hash",
-      ok(),
-      { "X-Saltpipe-Signature": `md5=${"0".repeat(32)}` },
-      "malformed signature header",
-    ],
-    [
-      "signature of another body",
-      ok(),
-      { "X-Saltpipe-Signature": `sha256=${hmacSha256Hex(SECRET, "{}")}` },
-      "bad signature",
-    ],
-    [
-      "good bearer but forged signature",
-      ok(),
-      { Authorization: `Bearer ${SECRET}`, "X-Saltpipe-Signature": `sha256=${"1".repeat(64)}` },
-      "bad signature",
-    ],
-    ["no credentials", ok(), {}, "no Authorization or X-Saltpipe-Signature header"],
-    [
-      "wrong environment",
-      ok("prod-1a2b3c4"),
       { Authorization: `Bearer ${SECRET}` },
-      "is not for environment dev",
+      "not authenticated by the hook proxy",
+    ],
+    ["a forged marker", ok(), { [HOOK_PROXY_MARKER_HEADER]: "0".repeat(64) }, "bad hook proxy marker"],
+    [
+      "the marker of another secret",
+      ok(),
+      { [HOOK_PROXY_MARKER_HEADER]: hookProxyMarker(`${SECRET}x`) },
+      "bad hook proxy marker",
     ],
     [
-      "tag that only starts like the environment",
-      ok("devil"),
-      { Authorization: `Bearer ${SECRET}` },
-      "is not for environment dev",
+      "a marker with a trailing newline",
+      ok(),
+      { [HOOK_PROXY_MARKER_HEADER]: `${hookProxyMarker(SECRET)}\n` },
+      "not authenticated by the hook proxy",
     ],
+    ["no credentials", ok(), {}, "not authenticated by the hook proxy"],
+    ["a tag with a trailing newline", ok("dev-1a2b3c4\n"), PROXIED, "is not for environment dev"],
+    [
+      "a digest with a trailing newline",
+      registryEnvelope({ repository: "saltpipe/app", tag: "dev-1", digest: `${DIGEST}\n` }),
+      PROXIED,
+      "bad digest",
+    ],
+    ["wrong environment", ok("prod-1a2b3c4"), PROXIED, "is not for environment dev"],
+    ["tag that only starts like the environment", ok("devil"), PROXIED, "is not for environment dev"],
     [
       "wrong repository",
       registryEnvelope({ repository: "other/app", tag: "dev-1", digest: DIGEST }),
-      { Authorization: `Bearer ${SECRET}` },
+      PROXIED,
       "repository other/app is not saltpipe/app",
     ],
     [
       "blob push",
       registryEnvelope({ repository: "saltpipe/app", digest: DIGEST, mediaType: "application/octet-stream" }),
-      { Authorization: `Bearer ${SECRET}` },
+      PROXIED,
       "not a manifest",
     ],
     [
       "pull event",
       registryEnvelope({ action: "pull", repository: "saltpipe/app", tag: "dev-1", digest: DIGEST }),
-      { Authorization: `Bearer ${SECRET}` },
+      PROXIED,
       "not a push",
     ],
-    [
-      "no envelope",
-      JSON.stringify({ hello: "world" }),
-      { Authorization: `Bearer ${SECRET}` },
-      "no events envelope",
-    ],
+    ["no envelope", JSON.stringify({ hello: "world" }), PROXIED, "no events envelope"],
     [
       "bad digest",
       registryEnvelope({ repository: "saltpipe/app", tag: "dev-1", digest: "sha256:nothex" }),
-      { Authorization: `Bearer ${SECRET}` },
+      PROXIED,
       "bad digest",
     ],
   ])("refuses %s", async (_name, body, headers, reason) => {
     const out = await react(body, headers as Record<string, string>);
     expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeUndefined();
+    expect(JSON.stringify(out)).not.toContain(hookProxyMarker(SECRET));
     const refused = out["saltpipe-reactor-registry-runner-saltpipe-refused"] as Record<string, unknown[]>;
     expect(refused).toBeDefined();
     const args = (refused["runner.saltpipe.refused"][0] as { args: Record<string, unknown>[] }).args;

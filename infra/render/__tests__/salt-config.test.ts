@@ -10,6 +10,9 @@ import {
   MINION_START_EVENT_TAG,
   defaultTagPattern,
   renderHookProxyConfig,
+  hookProxyMarker,
+  HOOK_PROXY_MARKER_HEADER,
+  DEFAULT_HOOK_REFUSED_LOG,
   renderMasterConfig,
   renderMinionConfig,
   renderSaltApiConfig,
@@ -17,6 +20,7 @@ import {
 import { renderPillar } from "../salt-pillar";
 
 const SECRET = "0123456789abcdef-secret";
+const TOKEN = "0123456789abcdef0123456789abcdef";
 const master = (over: Partial<Parameters<typeof renderMasterConfig>[0]> = {}) =>
   renderMasterConfig({
     environment: "dev",
@@ -121,9 +125,11 @@ describe("renderMasterConfig", () => {
   });
 
   test("the default tag pattern takes the environment and its dash-suffixed tags only", () => {
-    const re = new RegExp(defaultTagPattern("dev"));
+    // A Python pattern for the reactor: anchored with \Z (`$` would let "dev\n" through).
+    expect(defaultTagPattern("dev")).toMatch(/\\Z$/);
+    const re = new RegExp(defaultTagPattern("dev").replace(/\\Z$/, "$(?![\\s\\S])"));
     expect(["dev", "dev-1a2b3c4", "dev-main.42"].every((t) => re.test(t))).toBe(true);
-    expect(["prod", "devil", "prod-dev", "dev-", "dev-a b"].some((t) => re.test(t))).toBe(false);
+    expect(["prod", "devil", "prod-dev", "dev-", "dev-a b", "dev-1\n"].some((t) => re.test(t))).toBe(false);
   });
 
   test.each([
@@ -135,6 +141,9 @@ describe("renderMasterConfig", () => {
     [{ retPort: 70000 }, /retPort/],
     [{ extra: { auto_accept: true } }, /auto_accept/],
     [{ extra: { open_mode: true } }, /open_mode/],
+    [{ extra: { pillar_opts: true } }, /pillar_opts may not be set/],
+    [{ appMinions: ["bad id"] }, /appMinions/],
+    [{ registry: { kind: "http", url: "registry:5000" } }, /registry.url/],
     [
       { lifecycle: { notify: { urls: ["http://x/"], secret: "short", timeoutSeconds: 1, retries: 0 } } },
       /notify.secret/,
@@ -173,11 +182,17 @@ describe("renderSaltApiConfig", () => {
 
 describe("renderHookProxyConfig", () => {
   test("forces the JSON content type, caps the body, POST only on the hook path, 404 elsewhere", () => {
-    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, maxBodyBytes: 16384 });
+    const text = renderHookProxyConfig({
+      hookPort: 8443,
+      apiPort: 8001,
+      maxBodyBytes: 16384,
+      webhookSecret: TOKEN,
+    });
     expect(text).toContain("listen 8443;");
     expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
     expect(text).toContain("proxy_set_header Content-Type application/json;");
-    expect(text).toContain(`proxy_pass http://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain(`location = ${HOOK_URL_PATH} {`);
+    expect(text).toContain("proxy_pass http://127.0.0.1:8001;");
     expect(text).toContain("client_max_body_size 16384;");
     expect(text).toContain("limit_except POST { deny all; }");
     expect(text).toMatch(/location \/ \{\s+return 404;/);
@@ -186,16 +201,67 @@ describe("renderHookProxyConfig", () => {
   });
   test("with a certificate: the listener is TLS only (1.2+); salt-api stays plain on loopback unless apiTls", () => {
     const tls = { certFile: "/c.pem", keyFile: "/k.pem" };
-    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, tls });
+    const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN, tls });
     expect(text.match(/^\s*listen .*$/gm)).toEqual(["    listen 8443 ssl;"]);
     expect(text).toContain("ssl_certificate /c.pem;");
     expect(text).toContain("ssl_certificate_key /k.pem;");
     expect(text).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
     expect(text).toContain("server_tokens off;");
-    expect(text).toContain(`proxy_pass http://127.0.0.1:8001${HOOK_URL_PATH};`);
-    const both = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, tls, apiTls: true });
-    expect(both).toContain(`proxy_pass https://127.0.0.1:8001${HOOK_URL_PATH};`);
+    expect(text).toContain("proxy_pass http://127.0.0.1:8001;");
+    const both = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN, tls, apiTls: true });
+    expect(both).toContain("proxy_pass https://127.0.0.1:8001;");
   });
+});
+
+describe("renderHookProxyConfig: unauthenticated requests cost nothing", () => {
+  const text = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN });
+  test("the bearer token is compared by nginx; without it: 401 from nginx, never salt-api", () => {
+    expect(text).toContain(`"Bearer ${TOKEN}" 1;`);
+    // A 64-character token makes a 71-character key: past nginx's default bucket of 64.
+    expect(renderHookProxyConfig({ hookPort: 1, apiPort: 2, webhookSecret: "a".repeat(64) })).toContain(
+      "map_hash_bucket_size 128;",
+    );
+    expect(text).toContain("try_files /no-such-file @saltpipe_hook_$saltpipe_hook_auth;");
+    expect(text).toMatch(/location @saltpipe_hook_0 \{\s+return 401;\s+\}/);
+    const unauth = /location @saltpipe_hook_0 \{[^}]*\}/.exec(text)![0];
+    expect(unauth).not.toContain("proxy_pass");
+  });
+  test("credentials never reach salt-api: Authorization and signatures stripped, a derived marker instead", () => {
+    const authed = /location @saltpipe_hook_1 \{[^}]*\}/.exec(text)![0];
+    expect(authed).toContain('proxy_set_header Authorization "";');
+    expect(authed).toContain('proxy_set_header X-Saltpipe-Signature "";');
+    expect(authed).toContain('proxy_set_header X-Hub-Signature-256 "";');
+    expect(authed).toContain(`proxy_set_header ${HOOK_PROXY_MARKER_HEADER} ${hookProxyMarker(TOKEN)};`);
+    expect(hookProxyMarker(TOKEN)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hookProxyMarker(TOKEN)).not.toContain(TOKEN);
+    expect(authed).not.toContain(TOKEN);
+  });
+  test("rate and connection limits, separate for unauthenticated (per address) and authenticated requests", () => {
+    expect(text).toContain("limit_req_zone $saltpipe_hook_anon_key zone=saltpipe_hook_anon:1m rate=20r/s;");
+    expect(text).toContain("limit_req_zone $saltpipe_hook_auth_key zone=saltpipe_hook_auth:64k rate=20r/s;");
+    expect(text).toContain("limit_conn saltpipe_hook_anon_conn 4;");
+    expect(text).toContain("limit_conn saltpipe_hook_auth_conn 16;");
+    expect(text).toContain("client_header_timeout 5s;");
+    expect(text).toContain(
+      'map $saltpipe_hook_auth $saltpipe_hook_anon_key { 1 ""; default $binary_remote_addr; }',
+    );
+  });
+  test("refusals: one short line (time, status, address) in their own log; no header is ever logged", () => {
+    expect(text).toContain("log_format saltpipe_hook_refused '$time_iso8601 $status $remote_addr';");
+    expect(text).toContain(
+      `access_log ${DEFAULT_HOOK_REFUSED_LOG} saltpipe_hook_refused if=$saltpipe_hook_refused;`,
+    );
+    expect(text).not.toMatch(/log_format[^\n]*http_/);
+    expect(text).toContain("limit_req_log_level info;");
+  });
+  test.each(["short", "has space in it 123456", 'quote"injection-123456', "dollar$variable-123456"])(
+    "refuses a token nginx could not compare literally: %j",
+    (bad) => {
+      expect(() => renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: bad })).toThrow(
+        /webhookSecret/,
+      );
+    },
+  );
 });
 
 describe("renderMinionConfig", () => {

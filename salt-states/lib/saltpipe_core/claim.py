@@ -8,7 +8,14 @@ while it has not expired AND, when the owner ran on this host, its process still
 - a deploy killed with the master (SIGKILL, power loss) is taken over at once by the next
   event or by the start-up reconciliation on this host (its pid is gone);
 - a hung owner, or one on another host, is taken over when the claim expires;
-- the owner renews the claim before each batch, so a long rollout never expires mid-way.
+- the owner renews the claim before each batch, so a long rollout never expires mid-way;
+  a renewal that fails (the claim expired and was taken over) stops the rollout before its
+  next batch.
+
+Fencing: every take increments the record's ``fence`` counter and the claim carries the
+value it was taken with. :func:`holds` (owner AND fence) is checked inside the transaction
+that writes a deploy's result, so an owner that lost its claim - even to a later claim of
+its own process - never writes over the newer owner's record.
 
 Unlike Kamal's ``mkdir`` lock, nothing here can stay behind for weeks.
 """
@@ -65,8 +72,10 @@ def take(record, owner, digest, kind, now, ttl):
     if live(current, now) and not same_owner(current.get("owner"), owner):
         return False
     taken_over = current if current and not same_owner(current.get("owner"), owner) else None
+    record["fence"] = int(record.get("fence") or 0) + 1
     record["claim"] = {
         "owner": owner,
+        "fence": record["fence"],
         "digest": digest,
         "kind": kind,
         "started": now,
@@ -76,10 +85,18 @@ def take(record, owner, digest, kind, now, ttl):
     return True
 
 
-def renew(record, owner, now, ttl):
+def holds(record, owner, fence=None):
+    """Whether ``owner`` (with the ``fence`` value it took the claim with, when known) holds the claim."""
     claim = record.get("claim")
-    if claim and same_owner(claim.get("owner"), owner):
-        claim["expires"] = now + ttl
+    if not claim or not same_owner(claim.get("owner"), owner):
+        return False
+    return fence is None or claim.get("fence") == fence
+
+
+def renew(record, owner, now, ttl, fence=None):
+    """Extend the claim of ``owner``; False when it no longer holds it (then: stop)."""
+    if holds(record, owner, fence):
+        record["claim"]["expires"] = now + ttl
         return True
     return False
 

@@ -4,7 +4,7 @@ import calendar
 import re
 import time
 
-_TS_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$")
+_TS_RE = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)")
 
 
 def parse_ns(text):
@@ -16,7 +16,7 @@ def parse_ns(text):
     """
     if not isinstance(text, str):
         return None
-    match = _TS_RE.match(text.strip())
+    match = _TS_RE.fullmatch(text)
     if not match:
         return None
     year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])

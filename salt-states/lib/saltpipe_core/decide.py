@@ -4,6 +4,10 @@ What a received push does to an environment's record (pure: no I/O, no clock rea
 In this order - the first that applies wins:
 
 1. ``duplicate``  its event id was already received (at-least-once delivery): nothing.
+   ``future``     its timestamp is more than ``max_clock_skew`` (default 300 s) past the
+                  master's clock: refused and not remembered. Accepting it would make every
+                  later real push a replay forever; ``reset_order`` (the runner's
+                  ``saltpipe.reset_order``) lowers the mark when one got in before this check.
 2. ``replay``     it is not newer than what the environment already serves or queued: the
                   registry's event timestamp (``order``, ns) is at most the current digest's
                   (a rollback keeps the high-water mark, so a replay of the rolled-back push
@@ -19,6 +23,8 @@ In this order - the first that applies wins:
 
 from . import policy, store
 
+MAX_CLOCK_SKEW_SECONDS = 300
+
 
 def _order(entry):
     return int((entry or {}).get("order") or 0)
@@ -29,8 +35,12 @@ def receive(record, request, settings, now):
     event_id = request.get("event_id", "")
     if event_id and event_id in record["seen"]:
         return "duplicate", "event id already received", None
-    store.remember_seen(record, event_id)
     order = _order(request)
+    skew = float(settings.get("max_clock_skew", MAX_CLOCK_SKEW_SECONDS))
+    if order and order > int((now + skew) * 1_000_000_000):
+        ahead = order / 1e9 - now
+        return "future", f"event timestamp is {ahead:.0f}s ahead of the master's clock (more than {skew:.0f}s)", None
+    store.remember_seen(record, event_id)
     current = record.get("current")
     for what, entry in (("current digest", current), ("queued push", record.get("pending"))):
         if entry and order and _order(entry) and order <= _order(entry):
@@ -58,3 +68,14 @@ def expire_approval(record, now):
         record["approval"] = None
         return approval
     return None
+
+
+def reset_order(record, order):
+    """Set the ordering mark (current, queued push, approval) to ``order`` ns; returns the old marks."""
+    old = {}
+    for key in ("current", "pending", "approval"):
+        entry = record.get(key)
+        if entry and int(entry.get("order") or 0) > order:
+            old[key] = int(entry.get("order") or 0)
+            entry["order"] = order
+    return old

@@ -12,6 +12,12 @@ lets a slow receiver stall the rollout; an in-memory queue dies with a short-liv
 next (another event, the reconcile engine every minute) delivers what is left. A short-lived
 process calls ``flush(timeout)`` before it exits: at most one timeout more.
 
+The sender never dies: every exception of an attempt is caught and counted as a failed
+attempt (a receiver answering a malformed status line raises ``http.client`` errors, not
+``OSError``), and a file left as ``*.sending-<pid>`` - by a dead process, or by a thread that
+died anyway - goes back into the outbox once its sender is gone or it is older than
+``STRANDED_SECONDS``; :meth:`Notifier.stranded` counts what is left (status shows it).
+
 Headers: ``Content-Type: application/json``, ``X-Saltpipe-Event: <event>``,
 ``X-Saltpipe-Delivery: <id>`` (the same on retries: receivers deduplicate on it),
 ``X-Saltpipe-Signature: sha256=<hex HMAC-SHA256 of the raw body with the notify secret>``.
@@ -30,6 +36,8 @@ import uuid
 from . import clock
 
 DEAD_KEEP = 50
+# A file being sent for longer than this is stranded (one attempt takes at most ``timeout``).
+STRANDED_SECONDS = 300
 _senders = {}
 _senders_lock = threading.Lock()
 
@@ -110,28 +118,60 @@ class Notifier:
             return []
         return sorted(n for n in names if n.endswith(f"{key}.json") and not n.startswith("."))
 
-    def _recover(self):
-        """Files a dead process was sending go back into the outbox."""
+    def dead_letters(self):
+        """Deliveries that ran out of retries (``outbox-dead/``, last ``DEAD_KEEP``)."""
         try:
-            names = os.listdir(self.outbox)
+            return sorted(os.listdir(self.dead))
         except FileNotFoundError:
-            return
-        for name in names:
-            base, sep, pid = name.rpartition(".sending-")
-            if sep and pid.isdigit() and not _pid_alive(int(pid)):
+            return []
+
+    def stranded(self):
+        """Files left in the middle of a send (``*.sending-<pid>``)."""
+        try:
+            return sorted(n for n in os.listdir(self.outbox) if ".sending-" in n)
+        except FileNotFoundError:
+            return []
+
+    def _recover(self):
+        """Files a dead process - or a dead sender thread - was sending go back into the outbox."""
+        now = time.time()
+        mine = self._active_keys()
+        for name in self.stranded():
+            base, _, pid = name.rpartition(".sending-")
+            path = os.path.join(self.outbox, name)
+            if not pid.isdigit():
+                continue
+            try:
+                age = now - os.path.getmtime(path)
+            except OSError:
+                continue
+            gone = not _pid_alive(int(pid))
+            orphaned = int(pid) == os.getpid() and not any(base.endswith(f"{key}.json") for key in mine)
+            if gone or orphaned or age > max(STRANDED_SECONDS, self.timeout * 2):
                 try:
-                    os.replace(os.path.join(self.outbox, name), os.path.join(self.outbox, base))
+                    os.replace(path, os.path.join(self.outbox, base))
                 except OSError:
                     pass
 
+    def _active_keys(self):
+        """URL keys whose sender thread in this process is alive."""
+        with _senders_lock:
+            return {key for (outbox, key), th in _senders.items() if outbox == self.outbox and th.is_alive()}
+
     def _drain(self, key):
         while True:
-            names = self.pending(key)
+            try:
+                names = self.pending(key)
+            except Exception:  # pylint: disable=broad-except
+                names = []
             if not names:
                 return
             # In order; a file that must wait for its retry holds back the later ones of this URL.
             for name in names:
-                wait = self._attempt(name)
+                try:
+                    wait = self._attempt(name)
+                except Exception:  # pylint: disable=broad-except
+                    wait = 1.0  # a broken spool file or a full disk: try again, never die
                 if wait is not None:
                     time.sleep(max(0.05, wait))
                     break
@@ -154,7 +194,10 @@ class Notifier:
         if due > 0:
             os.replace(mine, path)
             return due
-        error = self._post(item)
+        try:
+            error = self._post(item)
+        except Exception as exc:  # pylint: disable=broad-except
+            error = f"{type(exc).__name__}: {str(exc)[:200]}"
         if error is None:
             os.unlink(mine)
             return None
@@ -193,3 +236,7 @@ class Notifier:
             return f"HTTP {exc.code}"
         except (urllib.error.URLError, OSError, ValueError) as exc:
             return str(getattr(exc, "reason", exc))[:200]
+        except Exception as exc:  # pylint: disable=broad-except
+            # http.client.BadStatusLine / RemoteDisconnected and the like: a failed attempt.
+            return f"{type(exc).__name__}: {str(exc)[:200]}"
+

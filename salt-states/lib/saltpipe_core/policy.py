@@ -16,7 +16,7 @@ The same grammar is validated at preview by infra/config/tag-policy.ts.
 import fnmatch
 import re
 
-VERSION_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$")
+VERSION_RE = re.compile(r"v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?")
 PARTIAL_RE = re.compile(
     r"^(\^|~|>=|<=|>|<|=)?v?(\*|x|X|0|[1-9]\d*)(?:\.(\*|x|X|0|[1-9]\d*))?(?:\.(\*|x|X|0|[1-9]\d*))?"
     r"(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?$"
@@ -30,7 +30,7 @@ class PolicyError(ValueError):
 
 def parse_version(tag):
     """``v1.2.3-rc.1`` → (1, 2, 3, ("rc", 1)); None when not a version."""
-    match = VERSION_RE.match(str(tag or ""))
+    match = VERSION_RE.fullmatch(str(tag or ""))
     if not match:
         return None
     pre = tuple(int(p) if p.isdigit() else p for p in match.group(4).split(".")) if match.group(4) else ()
@@ -51,7 +51,7 @@ def compare(a, b):
 
 def _comparators(token):
     """One range token → [(op, version)] (all must hold)."""
-    match = PARTIAL_RE.match(token)
+    match = PARTIAL_RE.fullmatch(token)
     if not match:
         raise PolicyError(f"invalid semver comparator {token!r}")
     op, parts, pre = match.group(1) or "", list(match.group(2, 3, 4)), match.group(5)

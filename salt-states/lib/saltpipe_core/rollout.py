@@ -17,11 +17,16 @@ One deploy (``deploy_one``):
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
 4. Batches of ``state.sls app.deploy`` (health-gated blue/green on each minion), renewing
-   the claim before each; stop at the first failed batch, and put the minions that already
-   switched back on the previous digest (same health-gated path): a failed rollout leaves
-   the whole environment on one version, unlike tools that leave early groups switched.
+   the claim before each (a failed renewal - the claim was taken over - stops the rollout
+   there); stop at the first failed batch, and put the minions that may have switched
+   (succeeded, or raised / gave no answer) back on the previous digest (same health-gated
+   path): a failed rollout leaves the whole environment on one version, unlike tools that
+   leave early groups switched. A minion that cannot be put back is reported: the outcome
+   fails, the record and status show the environment ``mixed`` until a convergence fixes it.
 5. The record (current, previous, per-minion state, last deploys), audit, outcome event,
-   notification.
+   notification - written only while holding the claim (owner and fencing counter).
+   Per-minion detail (container log tails, pre-switch output) stays in the record
+   (``details``, shown by status); events, audit and notifications carry the summary.
 """
 
 import math
@@ -29,12 +34,23 @@ import re
 
 from . import claim, clock, store
 
-BATCH_RE = re.compile(r"^([1-9][0-9]{0,4})(%?)$")
+BATCH_RE = re.compile(r"([1-9][0-9]{0,4})(%?)")
 # Notification names where they differ from the event's last tag segment.
 NOTIFY_NAMES = {"start": "started"}
 
 
 CONVERGE_RETRY_SECONDS = 300
+LOST = "lost the deploy claim (it expired and was taken over)"
+# Per-minion detail kept in the record (container log tail, pre-switch output), redacted.
+DETAIL_MAX = 2000
+
+
+def _maybe_switched(result):
+    """Whether a minion's batch result may have moved traffic: success, or a failure that did
+    not say it restored the old container (it raised, gave no answer) - put back on failure."""
+    if "switched" in result:
+        return bool(result["switched"])
+    return bool(result["result"] and result["changed"])
 
 
 def _recently_failed(entry, now):
@@ -44,7 +60,7 @@ def _recently_failed(entry, now):
 
 def batch_size(batch, total):
     """``"2"`` -> 2, ``"50%"`` -> ceil(50% of total), at least 1, at most total."""
-    match = BATCH_RE.match(str(batch).strip())
+    match = BATCH_RE.fullmatch(str(batch))
     if not match:
         raise ValueError(f"invalid batch {batch!r} (want a count like '1' or a percentage like '50%')")
     value = int(match.group(1))
@@ -63,6 +79,7 @@ class Lifecycle:
         self.port = port
         self.settings = settings
         self.owner = owner
+        self.fence = None  # the fencing counter of this owner's claim, once taken
 
     # -- events -------------------------------------------------------------------------
     def announce(self, event, data, notify=True):
@@ -83,6 +100,7 @@ class Lifecycle:
         previous = record.get("claim")
         if not claim.take(record, self.owner, digest, kind, clock.now(), self.ttl):
             return False
+        self.fence = record["claim"]["fence"]
         interrupted = (previous or {}).get("request")
         if previous and not claim.same_owner(previous.get("owner"), self.owner):
             self.audit.append("claim-taken-over", owner=previous.get("owner"), digest=previous.get("digest"))
@@ -95,7 +113,7 @@ class Lifecycle:
 
     def renew(self):
         with self.store.transaction(self.env) as record:
-            return claim.renew(record, self.owner, clock.now(), self.ttl)
+            return claim.renew(record, self.owner, clock.now(), self.ttl, self.fence)
 
     # -- the loop -----------------------------------------------------------------------
     def drive(self):
@@ -103,7 +121,7 @@ class Lifecycle:
         outcomes = []
         while True:
             with self.store.transaction(self.env) as record:
-                if not claim.renew(record, self.owner, clock.now(), self.ttl):
+                if not claim.renew(record, self.owner, clock.now(), self.ttl, self.fence):
                     break  # lost it (expired and taken over): the new owner carries on
                 request = record.get("pending")
                 record["pending"] = None
@@ -137,7 +155,8 @@ class Lifecycle:
             "previous": (current or {}).get("digest"),
         }
         self.announce("start", dict(base, batch=str(self.settings.get("batch", "1"))), notify=kind != "converge")
-        self.audit.append("deploy-start", **base)
+        if kind != "converge":  # a convergence is audited when it ends, and only if it changed something
+            self.audit.append("deploy-start", **base)
         minions, batches, failed, reason, rolled_back = {}, [], False, "", []
         answered, silent = self.port.targets(only)
         # A minion that is down is reported, not waited for: the others are deployed and it
@@ -148,18 +167,24 @@ class Lifecycle:
             failed, reason = True, "no minion of this environment answered"
         pre = self.settings.get("pre_switch") or {}
         # Not on a rollback or a convergence: the step (e.g. a migration) belongs to a new version.
+        lost, mixed = False, {}
         if not failed and pre.get("command") and kind not in ("converge", "rollback"):
-            self.renew()
-            ok, comment = self.port.pre_switch(answered[0], request, pre)
-            minions[answered[0]] = {"result": ok, "changed": False, "comment": f"pre-switch: {comment}", "duration": 0}
-            if not ok:
-                failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
+            if not self.renew():
+                failed, lost, reason = True, True, LOST
+            else:
+                ok, comment, *detail = self.port.pre_switch(answered[0], request, pre)
+                minions[answered[0]] = {"result": ok, "changed": False, "comment": f"pre-switch: {comment}", "duration": 0,
+                                        **({"detail": detail[0]} if detail and detail[0] else {})}
+                if not ok:
+                    failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
         if not failed:
             size = batch_size(self.settings.get("batch", "1"), len(answered))
             switched = []
             for index in range(0, len(answered), size):
                 group = answered[index : index + size]
-                self.renew()
+                if not self.renew():
+                    failed, lost, reason = True, True, f"{LOST}; stopped before batch {len(batches) + 1}"
+                    break
                 batches.append(group)
                 # Progress for `saltpipe watch`: which minions this batch deploys (bus only).
                 self.announce(
@@ -167,22 +192,31 @@ class Lifecycle:
                 )
                 results = self.port.apply(group, request)
                 minions.update(results)
-                switched += [m for m in group if results[m]["result"] and results[m]["changed"]]
+                switched += [m for m in group if _maybe_switched(results[m])]
                 if not all(results[m]["result"] for m in group):
                     failed, reason = True, f"batch {len(batches)} failed"
                     break
             skipped = [m for m in answered if m not in minions]
             for mid in skipped:
                 minions[mid] = {"result": False, "changed": False, "comment": "skipped: an earlier batch failed", "duration": 0}
-            if failed and switched and current and current.get("digest") != request["digest"]:
+            # Not after losing the claim: the new owner decides what the minions run now.
+            if failed and not lost and switched and current and current.get("digest") != request["digest"]:
                 self.announce("revert", dict(base, to=current["digest"], minions=switched), notify=False)
                 back = self.port.apply(switched, dict(current, kind="rollback"))
                 rolled_back = [m for m in switched if back[m]["result"]]
                 for mid in switched:
-                    minions[mid]["comment"] = f"rolled back to {current['digest']}: {back[mid]['comment']}"[:1000]
+                    if back[mid]["result"]:
+                        minions[mid]["comment"] = f"rolled back to {current['digest']}: {back[mid]['comment']}"[:1000]
+                    else:
+                        mixed[mid] = request["digest"]
+                        minions[mid]["result"] = False
+                        minions[mid]["comment"] = f"rollback to {current['digest']} failed: {back[mid]['comment']}"[:1000]
+                if mixed:
+                    reason = f"{reason}; rollback failed on {', '.join(sorted(mixed))}: the environment is mixed"[:500]
         finished = clock.now()
         if silent and not failed:
             reason = f"did not answer (they converge when they return): {', '.join(silent)}"[:500]
+        details = {m: r.pop("detail") for m, r in minions.items() if r.get("detail")}
         outcome = dict(
             base,
             result=not failed and not silent,
@@ -193,30 +227,51 @@ class Lifecycle:
             started=round(started, 3),
             finished=round(finished, 3),
             duration=round(finished - started, 3),
+            **({"mixed": mixed} if mixed else {}),
         )
-        self._record(outcome, request, failed, finished)
-        self.audit.append("deploy", **outcome)
+        # A convergence that changed nothing is not a deploy: no history entry, no audit line.
+        noop = kind == "converge" and outcome["result"] and not any(r.get("changed") for r in minions.values())
+        if not self._record(outcome, request, failed, finished, details, record_deploy=not noop):
+            outcome.update(result=False, fenced=True, reason=(reason + "; " if reason else "") + "not recorded: " + LOST)
+        if not noop:
+            self.audit.append("deploy", **outcome)
         self.announce("outcome", outcome, notify=False)
         if kind != "converge" or not outcome["result"]:
             self.notifier.enqueue("succeeded" if outcome["result"] else "failed", dict(outcome, environment=self.env))
         return outcome
 
-    def _record(self, outcome, request, failed, finished):
+    def _record(self, outcome, request, failed, finished, details=None, record_deploy=True):
+        """Write the outcome into the record - only while holding the claim (fencing); False if not."""
         with self.store.transaction(self.env) as record:
+            if not claim.holds(record, self.owner, self.fence):
+                return False
             if not failed:
                 store.make_current(record, request, finished)
+            mixed = record.get("mixed") or {}
             for mid, res in outcome["minions"].items():
                 entry = record["minions"].setdefault(mid, {})
                 entry.update(result=res["result"], comment=res["comment"][:300], at=round(finished, 3))
-                if res["result"] and not res["comment"].startswith("rolled back"):
+                switched_here = res["result"] and not res["comment"].startswith("rolled back")
+                if switched_here or mid in outcome.get("mixed", {}):
                     if entry.get("digest") != request["digest"]:
                         entry["since"] = round(finished, 3)
                     entry["digest"] = request["digest"]
-            summary = {k: outcome[k] for k in ("digest", "tag", "kind", "approver", "result", "reason", "started", "finished", "duration", "rolled_back", "event_id")}
-            summary["minions"] = {m: {"result": r["result"], "duration": r.get("duration", 0)} for m, r in outcome["minions"].items()}
-            store.add_deploy(record, summary)
+                if mid in outcome.get("mixed", {}):
+                    mixed[mid] = request["digest"]
+                elif switched_here and (record.get("current") or {}).get("digest") == request["digest"]:
+                    mixed.pop(mid, None)
+            record["mixed"] = mixed or None
+            for mid, text in (details or {}).items():
+                record.setdefault("details", {})[mid] = {"digest": request["digest"], "at": round(finished, 3), "text": str(text)[:DETAIL_MAX]}
+            if record_deploy:
+                summary = {k: outcome[k] for k in ("digest", "tag", "kind", "approver", "result", "reason", "started", "finished", "duration", "rolled_back", "event_id")}
+                summary["minions"] = {m: {"result": r["result"], "duration": r.get("duration", 0)} for m, r in outcome["minions"].items()}
+                if outcome.get("mixed"):
+                    summary["mixed"] = outcome["mixed"]
+                store.add_deploy(record, summary)
             if record.get("claim"):
                 record["claim"].pop("request", None)
+        return True
 
     # -- convergence --------------------------------------------------------------------
     def converge(self, minions, current):
@@ -226,8 +281,10 @@ class Lifecycle:
         if minions is None:
             running = self.port.running(None)
             known = self.store.read(self.env)["minions"]
+            mixed = self.store.read(self.env).get("mixed") or {}
             minions = sorted(
-                m for m, d in running.items() if d != current["digest"] and not _recently_failed(known.get(m), clock.now())
+                m for m, d in running.items()
+                if d != current["digest"] and (m in mixed or not _recently_failed(known.get(m), clock.now()))
             )
         else:
             minions, _ = self.port.targets(minions)  # only this environment's app minions

@@ -4,7 +4,8 @@ The record of desired state of one environment: ``<dir>/<env>.json``.
 Every path (push, rollback, approval, convergence, status) reads and changes the record
 inside :meth:`Store.transaction`: an exclusive ``flock`` on ``<env>.lock`` held only for the
 read-modify-write (milliseconds, never for a deploy), then an atomic replace (temp file,
-fsync, ``os.replace``) so a crash leaves the old or the new record, never half of one. The
+fsync, ``os.replace``, then an fsync of the directory so the rename itself is durable) so a
+crash or a power loss leaves the old or the new record, never half of one. The
 deploy in progress is a *claim* inside the record (see claim.py), not a held lock.
 """
 
@@ -17,7 +18,7 @@ import re
 import tempfile
 
 VERSION = 2
-ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+ENV_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 # Bounds: the record stays small whatever happens.
 SEEN_KEEP = 500
@@ -70,12 +71,12 @@ class Store:
         os.makedirs(directory, mode=0o700, exist_ok=True)
 
     def path(self, environment):
-        if not ENV_RE.match(str(environment)):
+        if not ENV_RE.fullmatch(str(environment)):
             raise ValueError(f"invalid environment name {environment!r}")
         return os.path.join(self.directory, f"{environment}.json")
 
     def environments(self):
-        return sorted(n[:-5] for n in os.listdir(self.directory) if n.endswith(".json") and ENV_RE.match(n[:-5]))
+        return sorted(n[:-5] for n in os.listdir(self.directory) if n.endswith(".json") and ENV_RE.fullmatch(n[:-5]))
 
     def read(self, environment):
         """A snapshot (no lock: the file is only ever replaced whole)."""
@@ -110,10 +111,20 @@ class Store:
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o600)
             os.replace(tmp, path)
+            fsync_dir(os.path.dirname(path))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+def fsync_dir(directory):
+    """Make a rename in ``directory`` durable (the new name survives a power loss)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remember_seen(record, event_id):

@@ -19,10 +19,12 @@ and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
                                         expired approvals, drift, notification outbox
 ``saltpipe.refused env reason``         audit a refused notification (reactor, SQS engine)
 ``saltpipe.run_pending env``            run the pending push (SQS engine, after recording)
+``saltpipe.reset_order env [to=TIME]``  lower the ordering mark (a far-future timestamp got in)
 ``saltpipe.status env``                 everything the status command shows
 =====================================  ===============================================
 """
 
+import copy
 import logging
 import os
 import re
@@ -36,16 +38,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 # pylint: disable=wrong-import-position
 from saltpipe_core import audit as audit_mod  # noqa: E402
-from saltpipe_core import claim, clock, decide, notify, rollout, store  # noqa: E402
+from saltpipe_core import claim, clock, decide, notify, refusals, registry, results, rollout, store  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 __virtualname__ = "saltpipe"
 
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 ENV_RE = store.ENV_RE
-MINION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-APPROVER_RE = re.compile(r"^[A-Za-z0-9@._+-]{1,64}$")
+# A minion id / host name: dot-separated labels of at most 63, 253 in all (FQDNs included).
+HOST_RE = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*")
+MINION_RE = HOST_RE
+# An approver: a user name, optionally @ the host it approved from (scripts/ops/cli.ts sends user@host).
+USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}")
 PING_GATHER_SECONDS = 2
 
 
@@ -86,7 +91,7 @@ def _notifier():
 
 
 def _check_env(environment):
-    if not ENV_RE.match(str(environment)):
+    if not ENV_RE.fullmatch(str(environment)):
         raise _Refused(f"invalid environment name {environment!r}")
     configured = _settings().get("environment")
     if configured and environment != configured:
@@ -107,6 +112,12 @@ class SaltPort:
         self.role = settings.get("role", "app")
         self.timeout = int(settings.get("timeout", 300))
         self.tgt = f"G@environment:{environment} and G@roles:{self.role}"
+        ids = [m for m in (_settings().get("minions") or []) if MINION_RE.fullmatch(str(m))]
+        if ids:
+            # Grains are what a minion says about itself: only the environment's own minion ids count.
+            self.tgt = f"L@{','.join(ids)} and {self.tgt}"
+        # Deploys always run for real; a plan-only master (the real-Salt test harness) plans.
+        self.plan_only = bool(settings.get("plan_only"))
         self.client = salt.client.get_local_client(__opts__["conf_file"])
 
     def fire(self, tag, data):
@@ -131,17 +142,19 @@ class SaltPort:
         answered = {m for m, r in pings.items() if r is True}
         return sorted(answered), sorted(known - answered)
 
-    def _sls(self, minions, sls, pillar, timeout):
+    def _sls(self, minions, sls, pillar, timeout, fun="deployed"):
         returns = self.client.cmd(
             list(minions), "state.sls", [sls], tgt_type="list", timeout=timeout, full_return=True,
-            kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules"},
+            # test=False: a minion configured with `test: True` must not plan and "succeed".
+            kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules", "test": self.plan_only},
         ) or {}
         out = {}
+        digest = pillar["saltpipe_deploy"]["digest"]
         for mid in minions:
             if mid not in returns:
-                out[mid] = {"result": False, "changed": False, "comment": "no return within the timeout", "duration": timeout}
+                out[mid] = {"result": False, "changed": False, "switched": True, "comment": "no return within the timeout", "duration": timeout}
             else:
-                out[mid] = _minion_result(returns[mid].get("ret"))
+                out[mid] = results.minion_result(returns[mid].get("ret"), digest, fun, planned=self.plan_only)
         return out
 
     def apply(self, minions, request):
@@ -154,8 +167,8 @@ class SaltPort:
             "saltpipe_deploy": _deploy_pillar(self.env, request),
             "saltpipe_pre_switch": {"command": list(pre["command"]), "timeout": timeout},
         }
-        res = self._sls([minion], "app.preswitch", pillar, timeout + 60)[minion]
-        return res["result"], res["comment"]
+        res = self._sls([minion], "app.preswitch", pillar, timeout + 60, fun="pre_switched")[minion]
+        return res["result"], res["comment"], res.get("detail", "")
 
     def running(self, only=None):
         """{minion: digest serving or None} from the minions' ``saltpipe_app.running``."""
@@ -177,25 +190,6 @@ def _deploy_pillar(environment, request):
         "tag": request.get("tag", ""),
         "event_id": request.get("event_id", ""),
     }
-
-
-def _minion_result(ret):
-    """{result, changed, comment, duration (s)} of one minion's state.sls return."""
-    if not isinstance(ret, dict):
-        text = "; ".join(ret) if isinstance(ret, list) else str(ret)
-        return {"result": False, "changed": False, "comment": text[:1000], "duration": 0}
-    ok, changed, comments, duration = True, False, [], 0.0
-    for chunk in ret.values():
-        if not isinstance(chunk, dict):
-            return {"result": False, "changed": False, "comment": str(chunk)[:1000], "duration": 0}
-        if chunk.get("result") is False:
-            ok = False
-        if chunk.get("changes"):
-            changed = True
-        duration += float(chunk.get("duration") or 0) / 1000
-        if chunk.get("comment") and (chunk.get("result") is not True or chunk.get("changes")):
-            comments.append(str(chunk["comment"]))
-    return {"result": ok, "changed": changed, "comment": "; ".join(comments)[:1000], "duration": round(duration, 3)}
 
 
 def _lifecycle(environment, jid=""):
@@ -257,7 +251,7 @@ def receive(environment, digest, repository="", tag="", event_id="", timestamp="
         salt-run saltpipe.receive dev sha256:0123... tag=dev-1a2b event_id=... timestamp=2026-11-25T10:00:00Z
     """
     environment = _check_env(environment)
-    if not DIGEST_RE.match(str(digest)):
+    if not DIGEST_RE.fullmatch(str(digest)):
         raise _Refused(f"invalid digest {digest!r} (want sha256:<64 hex>)")
     lc = _lifecycle(environment, jid)
     request = {
@@ -265,11 +259,23 @@ def receive(environment, digest, repository="", tag="", event_id="", timestamp="
         "timestamp": str(timestamp), "order": clock.parse_ns(timestamp) or 0, "kind": "push",
     }
     base = {k: request[k] for k in ("digest", "tag", "repository", "event_id", "timestamp")}
+    # What would this push do? Only one that would deploy (or wait for approval) costs a
+    # question to the registry - asked outside the record's lock.
     with lc.store.transaction(environment) as record:
         expired = decide.expire_approval(record, clock.now())
+        peek, why, _ = decide.receive(copy.deepcopy(record), request, lc.settings, clock.now())
+    _announce_expired(lc, expired)
+    if peek == "future":
+        return _refuse_push(lc, base, why)
+    if peek in ("deploy", "approval"):
+        ok, why = _verify_with_registry(request)
+        if not ok:
+            return _refuse_push(lc, base, why)
+    with lc.store.transaction(environment) as record:
         action, reason, superseded = decide.receive(record, request, lc.settings, clock.now())
         claimed = action == "deploy" and deploy is True and lc.try_claim(record, digest, "push")
-    _announce_expired(lc, expired)
+    if action == "future":
+        return _refuse_push(lc, base, reason)
     lc.audit.append("received", action=action, reason=reason, superseded=superseded, **base)
     if action in ("duplicate", "replay", "current"):
         lc.announce("skipped", dict(base, result=True, reason="duplicate event id" if action == "duplicate" else reason), notify=False)
@@ -286,6 +292,48 @@ def receive(environment, digest, repository="", tag="", event_id="", timestamp="
         lc.announce("queued", dict(base, superseded=superseded), notify=False)
         return dict(base, result=True, action="queued", reason="a deploy is in progress; this push runs next", superseded=superseded)
     return _finish(lc, lc.drive(), digest)
+
+
+def _verify_with_registry(request):
+    """(ok, reason): does the registry hold repository@digest (and the tag point at it)?"""
+    cfg = _settings().get("registry") or {}
+    try:
+        client = registry.client_for(cfg)
+    except ValueError as exc:
+        return False, f"cannot verify the push with the registry: {exc}"
+    repository = request.get("repository") or (_settings().get("hook") or {}).get("repository", "")
+    return registry.verify(client, repository, request["digest"], request.get("tag", ""))
+
+
+def _refuse_push(lc, base, reason):
+    """A push that must not deploy: audited, announced, the record untouched, no minion job."""
+    lc.audit.append("refused", reason=reason, **base)
+    _fire(f"saltpipe/hook/{lc.env}/refused", {"reason": reason[:300], "digest": base["digest"], "event_id": base["event_id"]})
+    return dict(base, result=False, action="refused", error=reason)
+
+
+@_entry
+def reset_order(environment, to="now", approver="", jid=""):
+    """
+    Lower the environment's ordering mark to ``to`` (an RFC 3339 time, or ``now``: the
+    master's clock) - for when an event with a far-future timestamp got in and every real
+    push since is a "replay". Audited with the operator and the old marks.
+
+    .. code-block:: bash
+
+        salt-run saltpipe.reset_order dev
+        salt-run saltpipe.reset_order dev to=2026-12-01T10:00:00Z
+    """
+    environment = _check_env(environment)
+    approver = _approver(approver)
+    order = clock.now_ns() if str(to) == "now" else clock.parse_ns(str(to))
+    if order is None:
+        raise _Refused(f"invalid time {to!r} (want now or an RFC 3339 time such as 2026-12-01T10:00:00Z)")
+    lc = _lifecycle(environment, jid)
+    with lc.store.transaction(environment) as record:
+        old = decide.reset_order(record, order)
+    lc.audit.append("order-reset", approver=approver, to=str(to), order=order, old=old)
+    return {"result": True, "action": "order-reset", "order": order, "old": old, "approver": approver}
 
 
 @_entry
@@ -348,9 +396,11 @@ def rollback(environment, to=None, approver="", jid=""):
 
 
 def _approver(approver):
+    """``user`` or ``user@host`` (host names up to 253 characters); anything else is refused."""
     who = str(approver or os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown")
-    if not APPROVER_RE.match(who):
-        raise _Refused(f"invalid approver {who!r}")
+    user, at, host = who.partition("@")
+    if not USER_RE.fullmatch(user) or (at and not HOST_RE.fullmatch(host)):
+        raise _Refused(f"invalid approver {who[:300]!r} (want user or user@host)")
     return who
 
 
@@ -430,7 +480,7 @@ def converge(environment, minion=None, jid=""):
         salt-run saltpipe.converge dev minion=minion-2
     """
     environment = _check_env(environment)
-    if minion is not None and not MINION_RE.match(str(minion)):
+    if minion is not None and not MINION_RE.fullmatch(str(minion)):
         raise _Refused(f"invalid minion id {minion!r}")
     lc = _lifecycle(environment, jid)
     with lc.store.transaction(environment) as record:
@@ -461,6 +511,7 @@ def reconcile(environment=None, jid=""):
     environment = _check_env(environment or _settings().get("environment", ""))
     lc = _lifecycle(environment, jid)
     lc.notifier.start()
+    _fold_refusals(environment)
     with lc.store.transaction(environment) as record:
         expired = decide.expire_approval(record, clock.now())
         stale = record.get("claim") if not claim.live(record.get("claim"), clock.now()) else None
@@ -495,6 +546,11 @@ def refused(environment, reason="", event_id="", jid=""):
     )
     _fire(f"saltpipe/hook/{environment}/refused", {"reason": reason})
     return {"result": True, "action": "refused", "reason": reason}
+
+
+def _fold_refusals(environment):
+    log_path = (_settings().get("hook") or {}).get("refused_log", "")
+    return refusals.fold(log_path, _mkdir(_state_dir()), environment)
 
 
 def _proxy_text(proxy):
@@ -569,7 +625,14 @@ def status(environment, deploys=10, audit=20, live=True, jid=""):
         "minions": minions,
         "audit": lc.audit.tail(int(audit)),
         "seen": len(record["seen"]),
+        # Minions left on another digest by a rollback that failed: {minion: digest}.
+        "mixed": record.get("mixed") or None,
+        # App output of the last deploys (log tails, pre-switch output), redacted: master only.
+        "details": record.get("details") or {},
+        "refused_at_proxy": _fold_refusals(environment),
         "notifications_queued": len(lc.notifier.pending()),
+        "notifications_stranded": len(lc.notifier.stranded()),
+        "notifications_dead": len(lc.notifier.dead_letters()),
         "tag_policy": lc.settings.get("tag_policy", ""),
         "approval_required": lc.settings["approval_required"],
         "known_digests": store.known_digests(record),

@@ -50,18 +50,18 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "saltpipe_app"
 
-DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 # [registry-host[:port]/]path-component(/path-component)* as in the distribution reference grammar.
 IMAGE_RE = re.compile(
     r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
     r"(?::[0-9]{1,5})?/)?"
     r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
-HEALTH_PATH_RE = re.compile(r"^/[A-Za-z0-9/_.~-]*$")
-ENV_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-LABEL_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
-ADDRESS_RE = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$")
+HEALTH_PATH_RE = re.compile(r"/[A-Za-z0-9/_.~-]*")
+ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+LABEL_KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+ADDRESS_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 # Written here on every switch, read by the saltpipe_app execution module (_modules/).
 MARKER = "# saltpipe-current: "
 
@@ -71,20 +71,34 @@ def __virtual__():
 
 
 class _Fail(Exception):
-    """A deploy step failed; the message is the state's comment."""
+    """A deploy step failed; the message is the state's comment, ``detail`` app output."""
+
+    def __init__(self, message, detail=""):
+        super().__init__(message)
+        self.detail = detail
+
+
+# Between a comment's summary and its detail (app output: log tails, pre-switch output). The
+# master keeps the detail to itself (saltpipe_core/results.py): events, the audit and
+# notifications get the summary only.
+DETAIL_MARK = "\n--- output ---\n"
+
+
+def _with_detail(summary, detail):
+    return f"{summary}{DETAIL_MARK}{detail}" if detail else summary
 
 
 def _validate(name, image, digest, port, health_path, slots, bind_address, env, labels):
     errors = []
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         errors.append(f"invalid app name {name!r}")
-    if not isinstance(image, str) or not IMAGE_RE.match(image):
+    if not isinstance(image, str) or not IMAGE_RE.fullmatch(image):
         errors.append(f"invalid image reference {image!r}")
-    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
         errors.append(f"invalid digest {digest!r} (want sha256:<64 hex>)")
-    if not isinstance(health_path, str) or not HEALTH_PATH_RE.match(health_path):
+    if not isinstance(health_path, str) or not HEALTH_PATH_RE.fullmatch(health_path):
         errors.append(f"invalid health path {health_path!r}")
-    if not isinstance(bind_address, str) or not ADDRESS_RE.match(bind_address):
+    if not isinstance(bind_address, str) or not ADDRESS_RE.fullmatch(bind_address):
         errors.append(f"invalid bind address {bind_address!r}")
     ports = [port] + list((slots or {}).values())
     for value in ports:
@@ -94,36 +108,39 @@ def _validate(name, image, digest, port, health_path, slots, bind_address, env, 
         errors.append("slots must map exactly two slot names to host ports")
     else:
         for slot in slots:
-            if not isinstance(slot, str) or not NAME_RE.match(slot):
+            if not isinstance(slot, str) or not NAME_RE.fullmatch(slot):
                 errors.append(f"invalid slot name {slot!r}")
         if len(set(slots.values())) != 2:
             errors.append("the two slots need different ports")
     for key, value in (env or {}).items():
-        if not ENV_KEY_RE.match(str(key)) or "\n" in str(value) or "\x00" in str(value):
+        if not ENV_KEY_RE.fullmatch(str(key)) or "\n" in str(value) or "\x00" in str(value):
             errors.append(f"invalid environment entry {key!r}")
     for key, value in (labels or {}).items():
-        if not LABEL_KEY_RE.match(str(key)) or "\n" in str(value) or len(str(value)) > 256:
+        if not LABEL_KEY_RE.fullmatch(str(key)) or "\n" in str(value) or len(str(value)) > 256:
             errors.append(f"invalid label {key!r}")
         if str(key).startswith("saltpipe.") and key in ("saltpipe.app", "saltpipe.digest", "saltpipe.slot"):
             errors.append(f"label {key!r} is reserved")
     return errors
 
 
-def _run(argv, ok_codes=(0,)):
+def _run(argv, ok_codes=(0,), timeout=None):
     res = __salt__["cmd.run_all"](
         [str(a) for a in argv],
         python_shell=False,
         ignore_retcode=True,
         output_loglevel="debug",
+        **({"timeout": int(timeout)} if timeout else {}),
     )
     res["ok"] = res.get("retcode") in ok_codes
     return res
 
 
 class _Docker:
-    def __init__(self, cli, config_dir):
+    def __init__(self, cli, config_dir, timeout=None):
         self.cli = cli
         self.config_dir = config_dir
+        # Every docker call is bounded: the master's claim on the deploy outlives the state run.
+        self.timeout = timeout
 
     def argv(self, *args):
         """The CLI with ``--config`` when registry credentials were written there."""
@@ -132,11 +149,11 @@ class _Docker:
             argv += ["--config", self.config_dir]
         return argv + [str(a) for a in args]
 
-    def __call__(self, *args):
-        return _run(self.argv(*args))
+    def __call__(self, *args, timeout=None):
+        return _run(self.argv(*args), timeout=timeout or self.timeout)
 
-    def must(self, what, *args):
-        res = self(*args)
+    def must(self, what, *args, timeout=None):
+        res = self(*args, timeout=timeout)
         if not res["ok"]:
             raise _Fail(f"{what} failed: {(res.get('stderr') or res.get('stdout') or '').strip()[:500]}")
         return res
@@ -271,6 +288,8 @@ def deployed(
     env=None,
     labels=None,
     progress="",
+    pull_timeout=120,
+    command_timeout=60,
 ):
     """
     Make ``image@digest`` the container that serves app ``name`` behind nginx.
@@ -287,7 +306,7 @@ def deployed(
     ref = f"{image}@{digest}"
     test = bool(__opts__.get("test"))
     progress = "" if test else str(progress or "")
-    docker = _Docker(docker_cli, docker_config_dir)
+    docker = _Docker(docker_cli, docker_config_dir, command_timeout)
 
     if not shutil.which(docker_cli) and not os.path.isfile(docker_cli):
         ret["result"] = None if test else False
@@ -347,7 +366,7 @@ def deployed(
     try:
         present = docker("image", "inspect", ref)["ok"]
         if not present:
-            docker.must(f"docker pull {ref}", "pull", ref)
+            docker.must(f"docker pull {ref}", "pull", ref, timeout=pull_timeout)
         _progress(progress, "pull", digest=digest, image=ref, present=present, seconds=round(time.monotonic() - started, 1))
         if new_name in containers:
             docker("rm", "-f", new_name)
@@ -372,7 +391,7 @@ def deployed(
         if not healthy:
             logs = docker("logs", "--tail", "20", new_name)
             tail = ((logs.get("stdout") or "") + (logs.get("stderr") or "")).strip()[-800:]
-            raise _Fail(f"health check failed: {detail}" + (f"; container log tail: {tail}" if tail else ""))
+            raise _Fail(f"health check failed: {detail}", f"container log tail:\n{tail}" if tail else "")
         _progress(progress, "healthy", digest=digest, container=new_name, detail=detail)
 
         previous_text = None
@@ -395,9 +414,10 @@ def deployed(
         if new_started:
             docker("rm", "-f", new_name)
         ret["changes"] = {"rolled_back": new}
-        ret["comment"] = (
+        ret["comment"] = _with_detail(
             f"{exc}; removed {new_name}; "
-            + (f"{old['container']} ({old['digest']}) keeps serving" if old else "nothing was serving")
+            + (f"{old['container']} ({old['digest']}) keeps serving" if old else "nothing was serving"),
+            exc.detail,
         )
         return ret
 
@@ -407,7 +427,7 @@ def deployed(
         time.sleep(switch_grace_seconds)
     stopped = []
     for cname in sorted(n for n in containers if n != new_name):
-        docker("stop", "-t", str(int(drain_seconds)), cname)
+        docker("stop", "-t", str(int(drain_seconds)), cname, timeout=int(drain_seconds) + 30)
         docker("rm", "-f", cname)
         stopped.append(cname)
     _progress(progress, "drained", digest=digest, stopped=stopped, drain_seconds=int(drain_seconds))
@@ -441,6 +461,7 @@ def pre_switched(
     docker_cli="/usr/bin/docker",
     docker_config_dir="",
     env=None,
+    pull_timeout=120,
 ):
     """
     Run ``command`` (an argv list: it replaces the image's CMD, its ENTRYPOINT applies) once
@@ -463,11 +484,11 @@ def pre_switched(
         ret["result"] = None
         ret["comment"] = f"would run {command!r} from {ref}"
         return ret
-    docker = _Docker(docker_cli, docker_config_dir)
+    docker = _Docker(docker_cli, docker_config_dir, 60)
     container = f"{name}-preswitch"
     try:
         if not docker("image", "inspect", ref)["ok"]:
-            docker.must(f"docker pull {ref}", "pull", ref)
+            docker.must(f"docker pull {ref}", "pull", ref, timeout=pull_timeout)
     except _Fail as exc:
         ret["comment"] = str(exc)
         return ret
@@ -482,11 +503,13 @@ def pre_switched(
     output = ((res.get("stdout") or "") + (res.get("stderr") or "")).strip()[-800:]
     if res.get("retcode") != 0:
         docker("rm", "-f", container)
-        ret["comment"] = f"pre-switch command exited {res.get('retcode')} after {time.monotonic() - started:.1f}s: {output}"
+        ret["comment"] = _with_detail(
+            f"pre-switch command exited {res.get('retcode')} after {time.monotonic() - started:.1f}s", output
+        )
         return ret
     ret["result"] = True
     ret["changes"] = {"ran": command, "image": ref}
-    ret["comment"] = f"pre-switch command passed in {time.monotonic() - started:.1f}s: {output[-300:]}"
+    ret["comment"] = _with_detail(f"pre-switch command passed in {time.monotonic() - started:.1f}s", output[-300:])
     return ret
 
 
@@ -495,7 +518,7 @@ def absent(name, docker_cli="/usr/bin/docker"):
     Remove every container of app ``name`` (label ``saltpipe.app=<name>``).
     """
     ret = {"name": name, "changes": {}, "result": False, "comment": ""}
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         ret["comment"] = f"invalid app name {name!r}"
         return ret
     if not shutil.which(docker_cli) and not os.path.isfile(docker_cli):

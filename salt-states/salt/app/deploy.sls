@@ -27,6 +27,7 @@ app-deploy-saltpipe-app-deployed:
     - health_interval: {{ app.deploy.health_interval }}
     - drain_seconds: {{ app.deploy.drain_seconds }}
     - keep_images: {{ app.deploy.keep_images }}
+    - pull_timeout: {{ app.deploy.pull_timeout | int }}
     - slots: {{ app.slots | json }}
     - bind_address: {{ app.bind_address | json }}
     - upstream_file: {{ app.upstream_file | json }}

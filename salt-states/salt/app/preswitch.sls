@@ -23,6 +23,7 @@ app-preswitch-saltpipe-app-pre-switched:
     - digest: {{ request.digest | json }}
     - command: {{ step.command | json }}
     - timeout: {{ step.get('timeout', 600) | int }}
+    - pull_timeout: {{ app.deploy.pull_timeout | int }}
     - docker_cli: {{ app.docker_cli | json }}
     - docker_config_dir: {{ app.docker_config_dir | json }}
     - env: {{ app.env | json }}
