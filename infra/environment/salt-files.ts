@@ -58,49 +58,51 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
   ];
   return pulumi
     .all([...secrets, registry.pullRepository, registry.sqs?.queueUrl, registry.sqs?.account])
-    .apply(([webhookSecret, registryPassword, notifySecret, hookTlsKey, pullRepository, queueUrl, account]) => {
-      const server = serverOf(pullRepository as string);
-      const config = masterConfigFromSpec(spec, webhookSecret as string, {
-        notifySecret: notifySecret as string | undefined,
-        hookTls: HOOK_TLS_FILES,
-        registry: registryCheck(spec, registry, server, registryPassword as string | undefined),
-      });
-      const files: HostFile[] = [
-        { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
-        { path: DEFAULT_SALT_API_CONFIG_PATH, content: config.api, mode: "0644" },
-        // Holds the webhook token (nginx compares it): root only.
-        { path: DEFAULT_HOOK_PROXY_CONFIG_PATH, content: config.hookProxy, mode: "0600" },
-        {
-          path: `${DEFAULT_PILLAR_DIR}/${PILLAR_FILE}`,
-          content: pillarFromSpec(
-            spec,
-            server,
-            registryPassword as string | undefined,
-            registry.insecure ? { "insecure-registries": [server] } : undefined,
-            registry.credentialHelper,
-          ),
-          mode: "0600",
-        },
-      ];
-      if (registry.sqs) {
-        // ECR push events: the master long-polls its queue with its instance role (no inbound port).
-        const content = renderSqsEngineConfig({
-          ...registry.sqs,
-          queueUrl: queueUrl as string,
-          account: account as string,
+    .apply(
+      ([webhookSecret, registryPassword, notifySecret, hookTlsKey, pullRepository, queueUrl, account]) => {
+        const server = serverOf(pullRepository as string);
+        const config = masterConfigFromSpec(spec, webhookSecret as string, {
+          notifySecret: notifySecret as string | undefined,
+          hookTls: HOOK_TLS_FILES,
+          registry: registryCheck(spec, registry, server, registryPassword as string | undefined),
         });
-        files.push({ path: SQS_ENGINE_CONFIG_PATH, content, mode: "0644" });
-      }
-      // The hook's certificate from stack config; without one the master makes its own (hookTlsOf).
-      if (spec.hookTls) {
-        files.push(
-          { path: HOOK_TLS_FILES.certFile, content: spec.hookTls.certificate, mode: "0644" },
-          { path: HOOK_TLS_FILES.keyFile, content: hookTlsKey as string, mode: "0600" },
-          { path: HOOK_TLS_FILES.caFile, content: spec.hookTls.ca, mode: "0644" },
-        );
-      }
-      return files;
-    });
+        const files: HostFile[] = [
+          { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
+          { path: DEFAULT_SALT_API_CONFIG_PATH, content: config.api, mode: "0644" },
+          // Holds the webhook token (nginx compares it): root only.
+          { path: DEFAULT_HOOK_PROXY_CONFIG_PATH, content: config.hookProxy, mode: "0600" },
+          {
+            path: `${DEFAULT_PILLAR_DIR}/${PILLAR_FILE}`,
+            content: pillarFromSpec(
+              spec,
+              server,
+              registryPassword as string | undefined,
+              registry.insecure ? { "insecure-registries": [server] } : undefined,
+              registry.credentialHelper,
+            ),
+            mode: "0600",
+          },
+        ];
+        if (registry.sqs) {
+          // ECR push events: the master long-polls its queue with its instance role (no inbound port).
+          const content = renderSqsEngineConfig({
+            ...registry.sqs,
+            queueUrl: queueUrl as string,
+            account: account as string,
+          });
+          files.push({ path: SQS_ENGINE_CONFIG_PATH, content, mode: "0644" });
+        }
+        // The hook's certificate from stack config; without one the master makes its own (hookTlsOf).
+        if (spec.hookTls) {
+          files.push(
+            { path: HOOK_TLS_FILES.certFile, content: spec.hookTls.certificate, mode: "0644" },
+            { path: HOOK_TLS_FILES.keyFile, content: hookTlsKey as string, mode: "0600" },
+            { path: HOOK_TLS_FILES.caFile, content: spec.hookTls.ca, mode: "0644" },
+          );
+        }
+        return files;
+      },
+    );
 }
 
 /**

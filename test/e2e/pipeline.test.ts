@@ -232,7 +232,11 @@ describe("the local pipeline", () => {
     const minionJobs = events
       .matching(/^salt\/job\/\d+\/new$/)
       .slice(jobsBefore)
-      .filter((e) => JSON.stringify(e.data).includes(unknown) && Array.isArray((e.data as { minions?: unknown }).minions));
+      .filter(
+        (e) =>
+          JSON.stringify(e.data).includes(unknown) &&
+          Array.isArray((e.data as { minions?: unknown }).minions),
+      );
     expect(minionJobs).toEqual([]);
     expect(JSON.stringify(events.matching(/./))).not.toContain(token);
     expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));

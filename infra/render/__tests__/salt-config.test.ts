@@ -208,7 +208,13 @@ describe("renderHookProxyConfig", () => {
     expect(text).toContain("ssl_protocols TLSv1.2 TLSv1.3;");
     expect(text).toContain("server_tokens off;");
     expect(text).toContain("proxy_pass http://127.0.0.1:8001;");
-    const both = renderHookProxyConfig({ hookPort: 8443, apiPort: 8001, webhookSecret: TOKEN, tls, apiTls: true });
+    const both = renderHookProxyConfig({
+      hookPort: 8443,
+      apiPort: 8001,
+      webhookSecret: TOKEN,
+      tls,
+      apiTls: true,
+    });
     expect(both).toContain("proxy_pass https://127.0.0.1:8001;");
   });
 });
