@@ -7,7 +7,7 @@
  *  - the seed's approach (the reactor runs `state.highstate` on the environment, see
  *    lib/seed.ts) against ours, side by side on the same environments;
  *  - the floor: bare `docker pull` + `docker run` + first healthy response inside a minion;
- *  - failed requests under steady load (every push runs under ≥ 20 req/s per proxy), and the
+ *  - failed requests under steady load (every push runs under autocannon at BENCH_LOAD_RPS per proxy, 200 by default, with p50/p99 latency beside a steady-state window), and the
  *    rolling batch's effect ("1", "50%", "100%" on the largest environment);
  *  - minion restart, two variants, both from the docker command returning to minion-1's proxy
  *    serving the version awaited: "nothing missed" (`docker restart` of minion-1's host
@@ -25,7 +25,7 @@
  *
  * Knobs: BENCH_SIZES (default "1,2,4"), BENCH_PUSHES (measured pushes per series, and restarts
  * of each variant and rollbacks per environment, default 5), BENCH_BATCHES (batches tried on
- * the largest size, default "1,50%,100%"), BENCH_LOAD_RPS (per proxy, default 20),
+ * sizes ≥ BENCH_BATCH_MIN_SIZE (4) and the largest, default "1,25%,50%,100%"), BENCH_LOAD_RPS (per proxy, default 200),
  * BENCH_APP_PORT_BASE (30080), BENCH_REGISTRY_PORT (30500), BENCH_SKIP_SEED=1,
  * BENCH_SKIP_BUILD=1.
  */
@@ -34,7 +34,6 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../infra/paths";
-import { Load } from "../test/e2e/support/http";
 import { mustRun, sleep, waitFor } from "../test/e2e/support/run";
 import {
   docker,
@@ -43,14 +42,21 @@ import {
   type PushedImage,
   type StackOutputs,
 } from "../test/e2e/support/stack";
+import { RateLoad, steady } from "./lib/loadgen";
 import { firstServed, HookWatch, watchServed } from "./lib/probes";
 import { installSeedScript, setBatchScript } from "./lib/seed";
 import { bytes, median, percentile, ratio, secs, spread, table } from "./lib/stats";
+import { plotSvg, summarize } from "./lib/summary";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,2,4").split(",").map(Number);
 const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
-const BATCHES = (process.env.BENCH_BATCHES ?? "1,50%,100%").split(",");
-const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 20);
+const BATCHES = (process.env.BENCH_BATCHES ?? "1,25%,50%,100%").split(",");
+/** [perf] Every batch runs on environments of at least this many minions (and on the largest). */
+const BATCH_MIN_SIZE = Number(process.env.BENCH_BATCH_MIN_SIZE ?? 4);
+/** [perf] Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
+const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 200);
+/** [perf] Seconds of load without a deploy, per environment: the steady-state latency. */
+const STEADY_SECONDS = 5;
 const APP_PORT_BASE = Number(process.env.BENCH_APP_PORT_BASE ?? 30080);
 const REGISTRY_PORT = Number(process.env.BENCH_REGISTRY_PORT ?? 30500);
 const SKIP_SEED = process.env.BENCH_SKIP_SEED === "1";
@@ -85,6 +91,9 @@ interface LoadSample {
   readonly sent: number;
   readonly failed: number;
   readonly failures: string[];
+  /** [perf] Latency percentiles (ms) of the load while this deploy ran. */
+  readonly p50?: number;
+  readonly p99?: number;
 }
 
 /**
@@ -124,6 +133,10 @@ interface SizeResult {
   upMs?: number;
   destroyMs?: number;
   floor: FloorSample[];
+  /** [perf] Latency under the same load with no deploy. */
+  steady?: { p50: number; p99: number };
+  /** [perf] Memory of minion-1's host container (its systemd, dockerd, salt-minion, nginx, app), MiB. */
+  minionMemMiB?: number;
   error?: string;
 }
 
@@ -368,7 +381,7 @@ async function underLoad(
   label: string,
   act: () => Promise<Partial<LoadSample>>,
 ): Promise<LoadSample> {
-  const load = new Load(urls, LOAD_RPS).start();
+  const load = new RateLoad(urls, LOAD_RPS).start();
   let measured: Partial<LoadSample> = {};
   try {
     measured = await act();
@@ -382,6 +395,8 @@ async function underLoad(
       sent: report.sent,
       failed: report.failed,
       failures: report.failures.slice(0, 3),
+      p50: report.p50,
+      p99: report.p99,
     });
   }
   const s = samples[samples.length - 1];
@@ -574,6 +589,23 @@ async function missedDeploys(stack: LocalStack, outputs: StackOutputs, w: Watche
   }
 }
 
+/**
+ * [perf] Memory of minion-1's host container, MiB: its cgroup's usage (cgroup v1 or v2 on this
+ * machine; `docker stats` shows 0 for these systemd containers here), page cache included.
+ */
+async function minionMemory(stack: LocalStack): Promise<number | undefined> {
+  const id = (await docker("inspect", "-f", "{{.Id}}", stack.container(HOST)).catch(() => "")).trim();
+  for (const file of [
+    `/sys/fs/cgroup/memory/docker/${id}/memory.usage_in_bytes`,
+    `/sys/fs/cgroup/system.slice/docker-${id}.scope/memory.current`,
+    `/sys/fs/cgroup/docker/${id}/memory.current`,
+  ]) {
+    if (id && fs.existsSync(file))
+      return Math.round(Number(fs.readFileSync(file, "utf8").trim()) / 1024 / 1024);
+  }
+  return undefined;
+}
+
 async function benchSize(size: number, largest: boolean): Promise<void> {
   const result: SizeResult = { size, floor: [] };
   sizes.push(result);
@@ -600,11 +632,16 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
 
     log(`${size} minion(s): floor`);
     result.floor = await floor(stack, outputs);
+    const calm = await steady(outputs.appUrls, LOAD_RPS, STEADY_SECONDS);
+    result.steady = { p50: calm.p50, p99: calm.p99 };
+    log(
+      `${size} minion(s): steady ${LOAD_RPS} req/s per proxy: p50 ${calm.p50} ms, p99 ${calm.p99} ms, failed ${calm.failed}/${calm.sent}`,
+    );
 
     w = watch(stack);
     await sleep(1000);
     let batchNow = DEFAULT_BATCH;
-    for (const batch of largest ? BATCHES : [DEFAULT_BATCH]) {
+    for (const batch of largest || size >= BATCH_MIN_SIZE ? BATCHES : [DEFAULT_BATCH]) {
       if (batch !== batchNow) {
         log(`${size} minion(s): batch ${batch}`);
         stopWatch();
@@ -628,6 +665,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
       }
     }
 
+    result.minionMemMiB = await minionMemory(stack);
     if (!SKIP_SEED) {
       log(`${size} minion(s): the seed's reactor → state.highstate`);
       stopWatch();
@@ -1016,7 +1054,33 @@ async function main(): Promise<void> {
   const day = new Date().toISOString().slice(0, 10);
   let file = path.join(dir, `deploy-${day}.md`);
   for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `deploy-${day}-${n}.md`);
-  fs.writeFileSync(file, text);
+  // [perf] summary.json and the plot, from the same samples.
+  const constructFile = path.join(dir, "construct.json");
+  const construct = fs.existsSync(constructFile)
+    ? (JSON.parse(fs.readFileSync(constructFile, "utf8")) as { stacks: Parameters<typeof summarize>[3] })
+        .stacks
+    : undefined;
+  const summary = summarize(
+    samples,
+    sizes.map((z) => ({
+      size: z.size,
+      floor: z.floor.map((f) => f.total),
+      steady: z.steady,
+      minionMemMiB: z.minionMemMiB,
+      missedRunner: restarts
+        .filter((r) => r.kind === "missed" && r.size === z.size)
+        .flatMap((r) => (r.missedRunner === undefined ? [] : [r.missedRunner])),
+    })),
+    LOAD_RPS,
+    construct,
+  );
+  fs.writeFileSync(path.join(dir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  const plot = file.replace(/\.md$/, ".svg");
+  fs.writeFileSync(plot, plotSvg(summary));
+  fs.writeFileSync(
+    file,
+    `${text}\n## Plot\n\n![push → serving against minions and batch](${path.basename(plot)})\n\n## summary.json\n\n\`\`\`json\n${JSON.stringify(summary, null, 2)}\n\`\`\`\n`,
+  );
   // Commit-ready: `npm run lint` checks Markdown with Prettier too.
   await mustRun(path.join(PACKAGE_ROOT, "node_modules", ".bin", "prettier"), ["--write", file]).catch((e) =>
     log(`prettier: ${String(e).split("\n")[0]}`),

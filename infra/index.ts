@@ -11,6 +11,7 @@ export * from "./environment";
 export * from "./balancer";
 export { renderLbConfig, type LbConfigOptions, type LbServer } from "./render/lb";
 export { renderHookTlsScript, HOOK_TLS_FILES, type HookTlsScriptOptions } from "./render/tls";
+export { tuneProgramRuntime, DEFAULT_STACK_TRACE_LIMIT } from "./runtime";
 export type { HostFile } from "./render/bootstrap";
 export { renderSaltInstallScript, type InstallOptions, type SaltRole } from "./render/install";
 export {

@@ -3,7 +3,9 @@
  * Config is validated before any resource is registered.
  */
 import * as path from "path";
-import { Environment, readStackConfig } from "../infra";
+import { Environment, readStackConfig, tuneProgramRuntime } from "../infra";
+
+tuneProgramRuntime(); // [perf] see infra/runtime.ts
 
 const spec = readStackConfig();
 const environment = new Environment(spec.environment, { spec, projectDir: path.join(__dirname, "..") });

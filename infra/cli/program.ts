@@ -452,7 +452,7 @@ export function buildProgram(deps: Deps, done: (code: ExitCode) => void): Comman
     program
       .command("watch")
       .description(
-        "follow the next deploy live: the event, each batch, each minion (pull, start, healthy, switched, drained), " +
+        "follow the next deploy live: the event, each batch, each minion (pull, start, healthy, switched, draining), " +
           "the outcome; exits 0 when it succeeded, 1 when it failed",
       )
       .option(

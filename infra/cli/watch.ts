@@ -7,7 +7,9 @@
  *   saltpipe/deploy/<env>/start|batch|revert|outcome|queued|skipped|ignored|pending-approval|…
  *       from the master's deploy loop (salt-states/lib/saltpipe_core/rollout.py, the runner)
  *   saltpipe/deploy/<env>/minion/<step>
- *       from a minion's app state: pull, start, healthy, switched, drained, current, failed
+ *       from a minion's app state: pull, start, healthy, switched, draining (the old containers
+ *       handed to the minion's detached drain; `drained` from a state that drained them itself),
+ *       current, failed
  *   saltpipe/hook/<env>/refused   a notification the reactor refused
  */
 import { EXIT, type ExitCode } from "./errors";
@@ -16,7 +18,7 @@ import { short, type Json } from "./format";
 export interface DeployEvent {
   /** start, batch, minion, outcome, … (the tag's segment after the environment). */
   readonly kind: string;
-  /** For `minion` events: the step (pull, start, healthy, switched, drained, current, failed). */
+  /** For `minion` events: the step (pull, start, healthy, switched, draining or drained, current, failed). */
   readonly step?: string;
   readonly minion?: string;
   readonly data: Json;
@@ -115,6 +117,13 @@ const STEP_TEXT: Record<string, (d: Json) => string> = {
     `started ${String(d.container ?? "")} (slot ${String(d.slot ?? "")}, port ${String(d.port ?? "")})`,
   healthy: (d) => `healthy: ${String(d.detail ?? "")}`,
   switched: (d) => `proxy switched to ${String(d.upstream ?? "")}`,
+  // The old containers handed to the minion's detached finisher: it drains (SIGTERM, then
+  // SIGKILL after drain_seconds), removes them and prunes images after the state returned.
+  draining: (d) => {
+    const stopped = Array.isArray(d.stopped) ? (d.stopped as string[]) : [];
+    return stopped.length ? `draining ${stopped.join(", ")} (detached)` : "nothing to drain";
+  },
+  // A state that drained in place (no finisher could be started).
   drained: (d) => {
     const stopped = Array.isArray(d.stopped) ? (d.stopped as string[]) : [];
     return stopped.length ? `drained and removed ${stopped.join(", ")}` : "nothing to drain";

@@ -195,8 +195,8 @@ const LOCAL_QUEUE = `http://127.0.0.1:5000/${ACCOUNT}/${QUEUE}`;
 const LOCAL_DLQ = `http://127.0.0.1:5000/${ACCOUNT}/${DLQ}`;
 
 /**
- * The record once the deploy of `digest` has ended: the proxies switch before the last batch's
- * drain and the record is written after it, so serving alone does not mean recorded.
+ * The record once the deploy of `digest` has ended: the proxies switch before the last batch
+ * returns and the record is written after it, so serving alone does not mean recorded.
  */
 async function settledRecord(digest: string) {
   return waitFor(`the record to hold ${digest} with no claim`, DEPLOY_BOUND_MS, async () => {

@@ -185,7 +185,7 @@ test("watch during a real push: the event, each batch, each minion's steps, the 
   expect({ code: w.code, stderr: w.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
   const events = jsonLines(w.stdout);
   const steps = (m: string) =>
-    ["pull", "start", "healthy", "switched", "drained"].map((s) => `minion ${m} ${s}`);
+    ["pull", "start", "healthy", "switched", "draining"].map((s) => `minion ${m} ${s}`);
   // "queued" when the periodic reconcile held the environment as the push arrived: it runs next.
   expect(sequence(events).filter((e) => e !== "queued")).toEqual([
     "watching",
@@ -227,13 +227,14 @@ test("watch on a terminal: the rendered progress lines", async () => {
     /^watching environment local; Ctrl-C stops watching/,
     /^deploy [0-9a-f]{12} \(tag local-2\.2\.0\): push, batch 1, replacing [0-9a-f]{12}$/,
     /^batch 1\/2: minion-1$/,
-    /^ {2}minion-1 +pull +pulled /,
+    // Two batches: the rollout pre-pulled the image on both minions before the first one.
+    /^ {2}minion-1 +pull +(image already present|pulled )/,
     /^ {2}minion-1 +start +started app-(blue|green) /,
     /^ {2}minion-1 +healthy +healthy: http:\/\/127\.0\.0\.1:\d+\/healthz answered 200$/,
     /^ {2}minion-1 +switched +proxy switched to /,
-    /^ {2}minion-1 +drained +drained and removed app-(blue|green)$/,
+    /^ {2}minion-1 +draining +draining app-(blue|green) \(detached\)$/,
     /^batch 2\/2: minion-2$/,
-    /^ {2}minion-2 +drained /,
+    /^ {2}minion-2 +draining /,
     /^outcome: succeeded$/,
     /^✔ deployed [0-9a-f]{12} in [\d.]+ s$/,
   ];

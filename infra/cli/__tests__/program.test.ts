@@ -12,6 +12,7 @@ import { utils as sshUtils } from "ssh2";
 import { connectMaster, type Master, type MasterAccess, type RunnerReply } from "../../ssh/master";
 import { EXIT } from "../errors";
 import { run, type Deps } from "../program";
+import { describeEvent } from "../watch";
 import { stackAccess } from "../stack";
 
 /** A digest whose short form (12 hex) is `n` twelve times. */
@@ -560,7 +561,7 @@ function deployEvents(ok: boolean): [string, unknown][] {
     minion(id, "start", { container: "app-green", slot: "green", port: 18082 }),
     minion(id, "healthy", { detail: "http://127.0.0.1:18082/healthz answered 200" }),
     minion(id, "switched", { upstream: "127.0.0.1:18082" }),
-    minion(id, "drained", { stopped: ["app-blue"] }),
+    minion(id, "draining", { stopped: ["app-blue"], drain_seconds: 10, detached: true }),
   ];
   return [
     ["salt/job/123/new", { fun: "test.ping" }],
@@ -622,9 +623,9 @@ describe("watch", () => {
       "watching",
       "start",
       "batch 1",
-      ...["pull", "start", "healthy", "switched", "drained"].map((s) => `minion ${s} web-1`),
+      ...["pull", "start", "healthy", "switched", "draining"].map((s) => `minion ${s} web-1`),
       "batch 2",
-      ...["pull", "start", "healthy", "switched", "drained"].map((s) => `minion ${s} web-2`),
+      ...["pull", "start", "healthy", "switched", "draining"].map((s) => `minion ${s} web-2`),
       "outcome",
       "end",
     ]);
@@ -663,9 +664,17 @@ describe("watch", () => {
       `  web-1        pull      pulled reg/app@${D(5)}`,
     ]);
     expect(lines).toContain("  web-1        healthy   healthy: http://127.0.0.1:18082/healthz answered 200");
-    expect(lines).toContain("  web-2        drained   drained and removed app-blue");
+    expect(lines).toContain("  web-2        draining  draining app-blue (detached)");
     expect(lines).toContain("outcome: succeeded");
     expect(lines).toContain("✔ deployed 555555555555 in 14.2 s");
+  });
+
+  test("a minion that drained in its state (no detached finisher) still reads as drained", () => {
+    const e = { kind: "minion", step: "drained", minion: "web-1", data: { stopped: ["app-blue"] } };
+    expect(describeEvent(e)).toBe("  web-1        drained   drained and removed app-blue");
+    expect(describeEvent({ ...e, step: "draining", data: { stopped: [] } })).toBe(
+      "  web-1        draining  nothing to drain",
+    );
   });
 
   test("a push waiting for approval ends the watch with the command to approve it", async () => {

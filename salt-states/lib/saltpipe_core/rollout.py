@@ -16,13 +16,17 @@ One deploy (``deploy_one``):
    "no minion answered" is a failure.
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
-4. Batches of ``state.sls app.deploy`` (health-gated blue/green on each minion), renewing
-   the claim before each (a failed renewal - the claim was taken over - stops the rollout
-   there); stop at the first failed batch, and put the minions that may have switched
-   (succeeded, or raised / gave no answer) back on the previous digest (same health-gated
-   path): a failed rollout leaves the whole environment on one version, unlike tools that
-   leave early groups switched. A minion that cannot be put back is reported: the outcome
-   fails, the record and status show the environment ``mixed`` until a convergence fixes it.
+4. With more than one batch, the new image is first pulled on every target at once (the old
+   version serves meanwhile; best effort, bounded by the minions' pull timeout; not after a
+   failed renewal). Batches of ``state.sls app.deploy`` (health-gated blue/green on each
+   minion; it returns once the new container serves, the old one drains detached behind the
+   app's drain lock on that minion), renewing the claim before each (a failed renewal - the
+   claim was taken over - stops the rollout there); stop at the first failed batch, and put
+   the minions that may have switched (succeeded, or raised / gave no answer) back on the
+   previous digest (same health-gated path): a failed rollout leaves the whole environment
+   on one version, unlike tools that leave early groups switched. A minion that cannot be
+   put back is reported: the outcome fails, the record and status show the environment
+   ``mixed`` until a convergence fixes it.
 5. The record (current, previous, per-minion state, last deploys), audit, outcome event,
    notification - written only while holding the claim (owner and fencing counter).
    Per-minion detail (container log tails, pre-switch output) stays in the record
@@ -179,6 +183,13 @@ class Lifecycle:
                     failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
         if not failed:
             size = batch_size(self.settings.get("batch", "1"), len(answered))
+            # [perf] More than one batch: every target pulls the new image now, all at once,
+            # while the old version serves; each batch then starts from a local image. Best
+            # effort (a minion whose pull failed pulls again, and fails, in its batch). Only
+            # while holding the claim: after a failed renewal nothing is pulled, and the first
+            # batch's renewal stops the rollout (fencing).
+            if size < len(answered) and self.renew():
+                self.port.pre_pull(answered, request)
             switched = []
             for index in range(0, len(answered), size):
                 group = answered[index : index + size]

@@ -8,17 +8,29 @@ one ``docker inspect`` of the container the upstream file names (the marker writ
 .. code-block:: bash
 
     salt minion-1 saltpipe_app.running
+
+``saltpipe_app.pull`` (the rollout's pre-pull, [perf]): ``docker pull <image>@<digest>`` of the
+app's image, skipped when present, so the batches find it there; bounded by the same
+``app:deploy:pull_timeout`` as the deploy state's pull. Best effort: the deploy state pulls
+(and fails) on its own when this did not work.
 """
 
 import json
 import os
+import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 
 __virtualname__ = "saltpipe_app"
 
 MARKER = "# saltpipe-current: "
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+# [perf] saltpipe_app.pull: its bounds (the deploy state's defaults) and its log's length.
+PULL_TIMEOUT = 120
+COMMAND_TIMEOUT = 60
+PULL_LOG_KEEP = 20
 
 
 def __virtual__():
@@ -88,3 +100,77 @@ def running(name=None, upstream_file=None, docker_cli=None):
     if port:
         out["proxy"] = _probe(f"http://127.0.0.1:{int(port)}{app.get('health_path', '/healthz')}")
     return out
+
+
+def _record_pull(app, digest):
+    """Note the pre-pull in ``<cachedir>/saltpipe/<app>-prepull.log`` (the last 20 kept): a
+    drain finisher planned before it does not prune this image (_states/saltpipe_app.py)."""
+    path = os.path.join(__opts__["cachedir"], "saltpipe", f"{app}-prepull.log")
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()[-(PULL_LOG_KEEP - 1):]
+        except OSError:
+            lines = []
+        lines.append(json.dumps({"at": round(time.time(), 3), "digest": digest}, sort_keys=True))
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # best effort: at worst a finisher prunes the image and the batch pulls it again
+
+
+def pull(digest, timeout=None):
+    """
+    [perf] Pull the app's image by ``digest`` (pillar ``app:registry``) unless it is present:
+    the rollout runs this on every target minion at once before its first batch, while the
+    old version serves. ``{result, pulled, seconds, comment}``; never raises.
+
+    Bounded like the deploy state's pull: ``timeout`` or pillar ``app:deploy:pull_timeout``
+    (default 120 s, as ``salt/app/parameters/defaults.yaml``); the presence check by 60 s.
+
+    .. code-block:: bash
+
+        salt minion-1 saltpipe_app.pull sha256:0123...
+    """
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+        return {"result": False, "pulled": False, "seconds": 0, "comment": f"invalid digest {str(digest)[:100]!r}"}
+    # __pillar__, not pillar.get: Salt 3008 masks pillar.get's values outside templates.
+    app = __pillar__.get("app") or {}
+    registry = app.get("registry") or {}
+    repository = registry.get("repository") or ""
+    if not repository:
+        return {"result": False, "pulled": False, "seconds": 0, "comment": "no app:registry:repository in pillar"}
+    image = (registry["server"] + "/" if registry.get("server") else "") + repository
+    try:
+        limit = int(timeout if timeout is not None else (app.get("deploy") or {}).get("pull_timeout", PULL_TIMEOUT))
+    except (TypeError, ValueError):
+        limit = PULL_TIMEOUT
+    limit = max(1, limit)
+    docker_cli = app.get("docker_cli", "/usr/bin/docker")
+    config_dir = app.get("docker_config_dir", "/etc/saltpipe/docker")
+    argv = [docker_cli]
+    if config_dir and os.path.isfile(os.path.join(config_dir, "config.json")):
+        argv += ["--config", config_dir]
+    ref = f"{image}@{digest}"
+    started = time.monotonic()
+
+    def docker(*args, timeout):
+        return __salt__["cmd.run_all"](
+            argv + list(args), python_shell=False, ignore_retcode=True, output_loglevel="quiet", timeout=timeout
+        )
+
+    # Noted first, present or not: a drain finisher planned earlier must keep it either way.
+    _record_pull(app.get("name", "app"), digest)
+    if docker("image", "inspect", "--format", "{{.Id}}", ref, timeout=COMMAND_TIMEOUT).get("retcode") == 0:
+        return {"result": True, "pulled": False, "seconds": round(time.monotonic() - started, 3), "comment": f"{ref} present"}
+    res = docker("pull", "-q", ref, timeout=limit)
+    ok = res.get("retcode") == 0
+    return {
+        "result": ok,
+        "pulled": ok,
+        "seconds": round(time.monotonic() - started, 3),
+        "comment": f"pulled {ref}" if ok else f"docker pull {ref} failed: {(res.get('stderr') or '').strip()[:300]}",
+    }

@@ -52,6 +52,8 @@ MINION_RE = HOST_RE
 # An approver: a user name, optionally @ the host it approved from (scripts/ops/cli.ts sends user@host).
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}")
 PING_GATHER_SECONDS = 2
+# [perf] A connected minion answers test.ping in well under this (the call ends when all answered).
+PING_SECONDS = 5
 
 
 def __virtual__():
@@ -132,15 +134,58 @@ class SaltPort:
                 if isinstance(g, dict) and g.get("environment") == self.env and self.role in (g.get("roles") or [])
             )
             return answered, []
-        known = set(salt.utils.minions.CkMinions(__opts__).check_minions(self.tgt, "compound").get("minions", []))
+        ck = salt.utils.minions.CkMinions(__opts__)
+        known = set(ck.check_minions(self.tgt, "compound").get("minions", []))
+        # [perf] A minion the master has no publish connection from (its cached ipv4 grains
+        # against the TCP peers of the publish port: CkMinions.connected_ids, what
+        # manage.present reads) cannot answer: it is reported silent at once, not waited for.
+        # Only trusted when some minion is seen connected and this one has cached grains.
+        unseen = sorted(m for m in self._unseen(ck, known) if MINION_RE.fullmatch(str(m)))
         # A minion that is not connected is listed too, with a "did not return" string: only True answers.
-        # A connected minion answers a ping within the 10 s; the follow-up find_job round for the
-        # silent ones (gather_job_timeout, 10 s by default) only delays the deploy: keep it short.
+        # A connected minion answers a ping within a few seconds; the follow-up find_job round for
+        # the silent ones (gather_job_timeout, 10 s by default) only delays the deploy: keep it short.
+        # The ping is the environment's whole target (ids, and grains checked by each minion
+        # itself, so a minion without cached grains still answers), less the unseen minions.
+        tgt = f"{self.tgt} and not L@{','.join(unseen)}" if unseen else self.tgt
         pings = self.client.cmd(
-            self.tgt, "test.ping", tgt_type="compound", timeout=10, gather_job_timeout=PING_GATHER_SECONDS
+            tgt, "test.ping", tgt_type="compound", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
         ) or {}
         answered = {m for m, r in pings.items() if r is True}
         return sorted(answered), sorted(known - answered)
+
+    @staticmethod
+    def _unseen(ck, known):
+        """[perf] Known minions with cached grains that hold no connection to the publish port."""
+        try:
+            connected = set(ck.connected_ids(subset=sorted(known)))
+        except Exception:  # pylint: disable=broad-except
+            log.debug("saltpipe: connected_ids failed; pinging every known minion", exc_info=True)
+            return set()
+        if not connected:
+            return set()  # no connection seen at all (no data cache, another transport): cannot tell
+        unseen = set()
+        for mid in known - connected:
+            try:
+                grains = ck.cache.fetch("grains", mid)
+            except Exception:  # pylint: disable=broad-except
+                grains = None
+            if grains and grains.get("ipv4"):
+                unseen.add(mid)
+        return unseen
+
+    def pre_pull(self, minions, request):
+        """
+        [perf] ``saltpipe_app.pull`` of the request's digest on ``minions``, all at once (best
+        effort; each minion bounds its pull by ``app:deploy:pull_timeout``, the master waits at
+        most the deploy timeout). Not on a plan-only master: a plan changes nothing. The
+        returns stay here (a failed pull is retried, and reported, by the minion's batch).
+        """
+        if self.plan_only:
+            return {}
+        returns = self.client.cmd(
+            list(minions), "saltpipe_app.pull", [request["digest"]], tgt_type="list", timeout=self.timeout
+        ) or {}
+        return {m: returns.get(m) for m in minions}
 
     def _sls(self, minions, sls, pillar, timeout, fun="deployed"):
         returns = self.client.cmd(

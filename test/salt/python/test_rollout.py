@@ -18,6 +18,38 @@ def push(env, n, order=None):
 
 
 class RolloutTest(unittest.TestCase):
+    def test_with_more_than_one_batch_every_target_pulls_first_all_at_once(self):
+        # [perf] pre-pull before the first batch; none when one batch takes every minion.
+        env = Env(port=FakePort(minions=("m1", "m2", "m3")))
+        lc, _, _ = push(env, 1)
+        (outcome,) = lc.drive()
+        self.assertTrue(outcome["result"])
+        self.assertEqual(env.port.pulled, [(["m1", "m2", "m3"], digest(1))])
+        self.assertEqual(outcome["batches"], [["m1"], ["m2"], ["m3"]])
+        env = Env(settings={"batch": "100%"})
+        lc, _, _ = push(env, 1)
+        lc.drive()
+        self.assertFalse(hasattr(env.port, "pulled"))
+
+    def test_a_deploy_that_lost_its_claim_before_the_pre_pull_pulls_nothing_and_stops(self):
+        # [perf] + fencing: the pre-pull runs only after a successful renewal.
+        env = Env(port=FakePort(minions=("m1", "m2", "m3")))
+        lc, _, _ = push(env, 1)
+        real_targets = env.port.targets
+
+        def targets(only=None):
+            with env.store.transaction("dev") as rec:  # taken over while the targets were asked
+                rec["claim"]["expires"] = 0
+                self.assertTrue(claim.take(rec, claim.me("newer"), digest(2), "push", clock.now(), 60))
+            return real_targets(only)
+
+        env.port.targets = targets
+        (outcome,) = lc.drive()
+        self.assertFalse(outcome["result"])
+        self.assertIn("lost the deploy claim", outcome["reason"])
+        self.assertFalse(hasattr(env.port, "pulled"), "no pre-pull without the claim")
+        self.assertEqual((outcome["batches"], env.port.applied), ([], []))
+
     def test_a_push_deploys_in_batches_and_becomes_current(self):
         env = Env()
         lc, action, claimed = push(env, 1)
