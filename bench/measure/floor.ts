@@ -1,0 +1,75 @@
+/** The floor: bare `docker pull` + `docker run` + first healthy response inside a minion's engine. */
+import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
+import { FLOOR_RUNS, RUN_ID } from "../lib/config";
+import { type FloorSample, hostRefs, sizes } from "../lib/results";
+import { median, secs, table } from "../lib/stats";
+
+/** Registry host:port/repository as the minions pull it (from the running app container). */
+async function minionImage(stack: LocalStack): Promise<string> {
+  const out = await stack.onHost("minion-1", "docker ps --format '{{.Image}}'");
+  const image = out
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l.includes("saltpipe/app"));
+  if (!image) throw new Error("no app container on minion-1");
+  return image.replace(/@sha256:.*$/, "").replace(/:[^:/]+$/, "");
+}
+
+const FLOOR_SCRIPT = `set -euo pipefail
+now() { date +%s%N; }
+t0=$(now); docker pull -q "$REF" >/dev/null; t1=$(now)
+docker run -d --name bench-floor -p 127.0.0.1:18098:8080 "$REF" >/dev/null; t2=$(now)
+until curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:18098/healthz 2>/dev/null; do sleep 0.02; done; t3=$(now)
+docker rm -f bench-floor >/dev/null; docker rmi "$REF" >/dev/null 2>&1 || true
+echo "$t0 $t1 $t2 $t3"`;
+
+export async function floor(stack: LocalStack, outputs: StackOutputs): Promise<FloorSample[]> {
+  const image = await minionImage(stack);
+  const runs: FloorSample[] = [];
+  for (let i = 1; i <= FLOOR_RUNS; i++) {
+    // A tag the reactor refuses (not local-*): nothing deploys it.
+    const ref = `${outputs.registry}:floor-${RUN_ID}-${i}`;
+    await docker("build", "-q", "-t", ref, "--build-arg", `APP_VERSION=floor-${i}`, "app");
+    hostRefs.push(ref);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(await docker("push", ref))?.[1];
+    if (!digest) throw new Error(`no digest pushing ${ref}`);
+    const out = await docker(
+      "exec",
+      "-e",
+      `REF=${image}@${digest}`,
+      stack.container("minion-1"),
+      "bash",
+      "-c",
+      FLOOR_SCRIPT,
+    );
+    const [t0, t1, t2, t3] = out.trim().split(/\s+/).map(BigInt);
+    const ms = (a: bigint, b: bigint) => Number(b - a) / 1e6;
+    runs.push({ pull: ms(t0, t1), run: ms(t1, t2), healthy: ms(t2, t3), total: ms(t0, t3) });
+  }
+  return runs;
+}
+
+/** The report's "Floor" section. */
+export function floorSection(): string[] {
+  const out: string[] = [];
+  out.push(
+    `\n## Floor: bare \`docker pull\` + \`docker run\` + first healthy response, inside minion-1's engine (s, median of ${FLOOR_RUNS})\n`,
+  );
+  out.push(
+    "The same image shape as every measured push (a new version: new config, base layers already on the minion), pulled by digest from the environment's registry; health polled every 20 ms.\n",
+  );
+  out.push(
+    table(
+      ["minions in env", "pull", "run", "to healthy", "total"],
+      sizes.map((r) => [
+        String(r.size),
+        secs(median(r.floor.map((f) => f.pull)), 2),
+        secs(median(r.floor.map((f) => f.run)), 2),
+        secs(median(r.floor.map((f) => f.healthy)), 2),
+        secs(median(r.floor.map((f) => f.total)), 2),
+      ]),
+      [1, 2, 3, 4],
+    ),
+  );
+  return out;
+}

@@ -1,0 +1,78 @@
+/** Rollback: the operator's `rollback` command under load → every minion serves the previous version. */
+import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
+import { DEFAULT_BATCH, PUSHES, SIZES } from "../lib/config";
+import { allServed, elapsed, underLoad } from "../lib/deploys";
+import { outcomeOf, type Watchers } from "../lib/events";
+import { converged, failedOf, samplesOf } from "../lib/results";
+import { median, secs, spread, table } from "../lib/stats";
+
+/**
+ * PUSHES rollbacks by the operator's command under load, between the last two images pushed:
+ * `saltpipe.rollback` goes to `previous[0]`, which after a rollback is the digest it just
+ * left, so each one is a real rollback: → older, → newer, → older…
+ */
+export async function rollbacks(
+  stack: LocalStack,
+  outputs: StackOutputs,
+  w: Watchers,
+  pair: PushedImage[],
+): Promise<void> {
+  for (let i = 1; i <= PUSHES; i++) {
+    const to = pair[i % 2 ? 0 : 1];
+    await underLoad(
+      outputs.appUrls,
+      { variant: "rollback", batch: DEFAULT_BATCH },
+      `→ ${to.version}`,
+      async () => {
+        const after = w.events.events.length;
+        const start = Date.now();
+        const served = allServed(outputs.appUrls, to.version);
+        const cmd = await stack.ops("rollback");
+        const command = Date.now() - start;
+        if (cmd.code !== 0)
+          throw new Error(`rollback exited ${cmd.code}: ${(cmd.stderr + cmd.stdout).slice(-500)}`);
+        return { latency: elapsed(await served, start), command, ...(await outcomeOf(w, to.digest, after)) };
+      },
+    );
+  }
+}
+
+/** The report's "Rollback" section. */
+export function rollbackSection(): string[] {
+  const out: string[] = [];
+  out.push(`\n## Rollback → every minion serves the previous version (s)\n`);
+  out.push(
+    `\`saltpipe rollback --stack local\` (= \`npm run rollback\`, infra/cli/main.ts: reads the stack's outputs and key through the Pulumi CLI, then \`salt-run saltpipe.rollback\` over SSH; batch ${DEFAULT_BATCH}) ` +
+      `under the same load as the pushes, measured from the command's start until every proxy serves the previous version. ` +
+      `${PUSHES} rollbacks per environment, alternating between the last two pushed versions (the previous digest after a rollback is the one it left). ` +
+      `"runner": the rollout's own duration from its outcome event.\n`,
+  );
+  out.push(
+    table(
+      [
+        "minions",
+        "converged",
+        "median",
+        "p90",
+        "min",
+        "max",
+        "command (median)",
+        "runner median",
+        "failed / sent requests",
+      ],
+      SIZES.map((size) => {
+        const list = samplesOf("rollback", size);
+        return [
+          String(size),
+          converged(list),
+          ...spread(list.map((s) => s.latency)),
+          secs(median(list.map((s) => s.command)), 2),
+          secs(median(list.map((s) => s.runner)), 2),
+          failedOf(list),
+        ];
+      }),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+    ),
+  );
+  return out;
+}
