@@ -8,6 +8,7 @@
 #   scripts/local-stack.sh preview   `pulumi preview --diff`
 #   scripts/local-stack.sh destroy   `pulumi destroy`: no container, network or volume is left
 #   scripts/local-stack.sh outputs   the stack outputs as JSON
+#   scripts/local-stack.sh login     `docker login` to the local registry as the pipeline (pushes need it)
 #   scripts/local-stack.sh pulumi …  any pulumi command against the local stack
 #
 # State lives in .state/ (gitignored): a file backend, a generated passphrase, the SSH key,
@@ -93,16 +94,36 @@ prepare_engine() {
   if ! grep -q "saltpipe:sshPrivateKey" "$CONFIG_FILE"; then
     pulumi config set --secret --stack "$STACK" saltpipe:sshPrivateKey <"$STATE/ssh/id_ed25519" >/dev/null
   fi
-  for key in webhookSecret notifySecret; do
+  # Made here when missing: the webhook and notification secrets, and on the local cloud the
+  # pipeline's push password of the local registry. hookTlsKey only ever comes from the caller.
+  local generated=(webhookSecret notifySecret)
+  [[ $(stack_cloud) == local ]] && generated+=(registryPassword)
+  for key in "${generated[@]}" hookTlsKey; do
     if ! grep -q "saltpipe:$key" "$CONFIG_FILE"; then
       if [[ -s "$STATE/$key" ]]; then
         # A secret the caller prepared (e.g. shared with a registry it runs itself).
         pulumi config set --secret --stack "$STACK" "saltpipe:$key" <"$STATE/$key" >/dev/null
-      else
+      elif [[ " ${generated[*]} " == *" $key "* ]]; then
         openssl rand -hex 32 | pulumi config set --secret --stack "$STACK" "saltpipe:$key" >/dev/null
       fi
     fi
   done
+}
+
+# The stack's cloud from its working config file (local unless it says otherwise).
+stack_cloud() {
+  NODE_PATH="$SALTPIPE_ROOT/node_modules" node -e 'const c = require("yaml").parse(require("fs").readFileSync(process.argv[1], "utf8"))?.config ?? {};
+    process.stdout.write(String(c["saltpipe:cloud"] ?? "local"))' "$CONFIG_FILE"
+}
+
+# `docker login` to the stack's local registry as the pipeline; the password goes by stdin only.
+registry_login() {
+  local server user
+  server="$(run_pulumi stack output registry)" || die "no registry output: run \`npm run up:local\` first"
+  server="${server%%/*}"
+  user="$(NODE_PATH="$SALTPIPE_ROOT/node_modules" node -e 'const c = require("yaml").parse(require("fs").readFileSync(process.argv[1], "utf8"))?.config ?? {};
+    process.stdout.write(String(c["saltpipe:registry"]?.username ?? "saltpipe"))' "$CONFIG_FILE")"
+  run_pulumi config get saltpipe:registryPassword | docker login -u "$user" --password-stdin "$server"
 }
 
 run_pulumi() {
@@ -161,6 +182,7 @@ case "$action" in
     node "$SALTPIPE_ROOT/scripts/local-summary.js" <<<"$outputs"
     ;;
   saltpipe) prepare_engine && saltpipe "$@" ;;
+  login) prepare_engine && registry_login ;;
   preview) prepare_engine && check_program && run_pulumi preview --diff "$@" ;;
   destroy) prepare_engine && run_pulumi destroy --yes --skip-preview "$@" ;;
   outputs) prepare_engine && run_pulumi stack output --json "$@" ;;
@@ -169,5 +191,5 @@ case "$action" in
     [[ ${1:-} == up || ${1:-} == preview ]] && check_program
     run_pulumi "$@"
     ;;
-  *) die "unknown action '$action' (up, preview, destroy, outputs, pulumi …, saltpipe …)" ;;
+  *) die "unknown action '$action' (up, preview, destroy, outputs, login, pulumi …, saltpipe …)" ;;
 esac

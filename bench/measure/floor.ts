@@ -31,7 +31,8 @@ export async function floor(stack: LocalStack, outputs: StackOutputs): Promise<F
     const ref = `${outputs.registry}:floor-${RUN_ID}-${i}`;
     await docker("build", "-q", "-t", ref, "--build-arg", `APP_VERSION=floor-${i}`, "app");
     hostRefs.push(ref);
-    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(await docker("push", ref))?.[1];
+    const login = await stack.registryLogin(ref);
+    const digest = /digest: (sha256:[0-9a-f]{64})/.exec(await docker(...login, "push", ref))?.[1];
     if (!digest) throw new Error(`no digest pushing ${ref}`);
     const out = await docker(
       "exec",

@@ -578,7 +578,24 @@ function parseRegistry(
     if (kind !== "external" && s[key] !== undefined)
       p.add(`registry.${key}`, `only applies to kind "external"`);
   }
-  if (spec.username !== undefined && secrets.registryPassword === undefined && !plainPassword) {
+  if (kind === "local" && secrets.registryPassword === undefined && !plainPassword) {
+    p.add(
+      "registryPassword",
+      'is required for the local registry: only the pipeline pushes, with this password (scripts/local-stack.sh makes one; or pulumi config set --secret registryPassword "$(openssl rand -hex 32)")',
+    );
+  } else if (
+    kind === "local" &&
+    secrets.registryPassword !== undefined &&
+    secrets.registryPassword.length < 16
+  ) {
+    p.add("registryPassword", "must be at least 16 characters (openssl rand -hex 32)");
+  }
+  if (
+    kind !== "local" &&
+    spec.username !== undefined &&
+    secrets.registryPassword === undefined &&
+    !plainPassword
+  ) {
     p.add(
       "registryPassword",
       "is required when registry.username is set (pulumi config set --secret registryPassword …)",

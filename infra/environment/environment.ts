@@ -14,7 +14,7 @@ import { existingHosts } from "../hosts/existing";
 import { AppImage, type RegistryLogin } from "../image/app-image";
 import { sourceRevision } from "../image/git";
 import { EcrRegistry } from "../registry/ecr";
-import { LocalRegistry } from "../registry/local";
+import { LOCAL_PUSH_USER, LocalRegistry } from "../registry/local";
 import { LocalLoadBalancer } from "../balancer/local";
 import { SaltCluster, type MasterSsh } from "../salt/cluster";
 import {
@@ -183,11 +183,17 @@ export class Environment extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // Only the pipeline pushes (validation makes registryPassword required on local).
+    const pushCredentials = {
+      username: spec.registry.username ?? LOCAL_PUSH_USER,
+      password: spec.secrets.registryPassword!,
+    };
     const args = {
       namePrefix: local.namePrefix,
       networkName: hosts.networkName,
       baseImage: local.registryBaseImage,
       port: spec.registry.port,
+      pushCredentials,
     };
     // With the SQS transport (an emulator) the registry stays silent: events come from the queue.
     const notifies = spec.events.transport === "hook";
@@ -200,8 +206,9 @@ export class Environment extends pulumi.ComponentResource {
         insecure: true,
         sqs: sqsOffAws(spec),
       },
+      login: { server: LocalRegistry.pushHostOf(args.port), ...pushCredentials },
       appUrl: pulumi.output(lb.url),
-      withHookCa: (hookCa) => [
+      withHookCa: (hookCa) =>
         new LocalRegistry(
           `${name}-registry`,
           {
@@ -211,8 +218,7 @@ export class Environment extends pulumi.ComponentResource {
               : undefined,
           },
           { parent: this },
-        ).container,
-      ],
+        ).containers,
     };
   }
 

@@ -61,10 +61,13 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
     .apply(
       ([webhookSecret, registryPassword, notifySecret, hookTlsKey, pullRepository, queueUrl, account]) => {
         const server = serverOf(pullRepository as string);
+        // The local registry's password is the pipeline's push credential: minions pull
+        // anonymously, so neither their pillar nor the master's registry check gets it.
+        const pullPassword = spec.registry.kind === "local" ? undefined : (registryPassword as string | undefined);
         const config = masterConfigFromSpec(spec, webhookSecret as string, {
           notifySecret: notifySecret as string | undefined,
           hookTls: HOOK_TLS_FILES,
-          registry: registryCheck(spec, registry, server, registryPassword as string | undefined),
+          registry: registryCheck(spec, registry, server, pullPassword),
         });
         const files: HostFile[] = [
           { path: DEFAULT_MASTER_CONFIG_PATH, content: config.master, mode: "0600" },
@@ -76,7 +79,7 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
             content: pillarFromSpec(
               spec,
               server,
-              registryPassword as string | undefined,
+              pullPassword,
               registry.insecure ? { "insecure-registries": [server] } : undefined,
               registry.credentialHelper,
             ),

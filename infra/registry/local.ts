@@ -1,19 +1,34 @@
 /**
- * LocalRegistry: a registry container on the environment's Docker network. This machine
- * pushes to it on 127.0.0.1; minions pull from it by its network name; every manifest push
- * is announced to the master's webhook with the stack's bearer token.
+ * LocalRegistry: the environment's registry, as two containers of one image over one storage
+ * volume, so that only the pipeline can push:
+ * - `<prefix>-registry-push`, published on 127.0.0.1 for this machine: every request needs the
+ *   pipeline's credentials (htpasswd); every manifest push is announced to the master's webhook.
+ * - `<prefix>-registry`, the name minions pull from on the environment network: anonymous and
+ *   read-only (distribution's read-only mode refuses every write), so a compromised minion can
+ *   read images but never push one that would then deploy everywhere.
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { localImage } from "../image/local-image";
 import { REGISTRY_IMAGE_DIR } from "../paths";
-import { REGISTRY_CONFIG_PATH, renderRegistryConfig } from "../render/registry";
+import {
+  REGISTRY_CONFIG_PATH,
+  REGISTRY_HOOK_CA_PATH,
+  REGISTRY_HTPASSWD_PATH,
+  renderRegistryConfig,
+} from "../render/registry";
+import { htpasswdLine } from "./htpasswd";
+
+export { REGISTRY_HOOK_CA_PATH };
 
 /** The registry's name on the environment network: what minions pull from. */
 export const LOCAL_REGISTRY_HOST = "registry";
+/** The push instance's name on the environment network (it needs credentials there too). */
+export const LOCAL_REGISTRY_PUSH_HOST = "registry-push";
+/** The pipeline's user on the push instance, unless `registry.username` names another. */
+export const LOCAL_PUSH_USER = "saltpipe";
 const REGISTRY_PORT = 5000;
-/** Where the hook's CA certificate is put in the registry container. */
-export const REGISTRY_HOOK_CA_PATH = "/etc/docker/registry/hook-ca.pem";
+const STORAGE_PATH = "/var/lib/docker-registry";
 
 export interface LocalRegistryArgs {
   readonly namePrefix: string;
@@ -21,6 +36,8 @@ export interface LocalRegistryArgs {
   readonly baseImage: pulumi.Input<string>;
   /** Port published on 127.0.0.1 for pushes from this machine. */
   readonly port: number;
+  /** The pipeline's push credentials (the password is a Pulumi secret). */
+  readonly pushCredentials: { readonly username: string; readonly password: pulumi.Input<string> };
   /**
    * Where the registry posts push notifications: the master's webhook, the bearer token (a
    * Pulumi secret) and the CA certificate (PEM) of the hook's TLS certificate, the registry's
@@ -49,7 +66,8 @@ export class LocalRegistry extends pulumi.ComponentResource {
   readonly pushHost: string;
   /** Host:port minions pull from. */
   readonly pullHost: string;
-  readonly container: docker.Container;
+  /** Both containers: what must run before the first push. */
+  readonly containers: docker.Container[];
 
   constructor(name: string, args: LocalRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("saltpipe:registry:LocalRegistry", name, {}, opts);
@@ -64,29 +82,50 @@ export class LocalRegistry extends pulumi.ComponentResource {
       { name: `${args.namePrefix}-registry-data` },
       { parent: this },
     );
-    const config = args.notify
+    const instance = (
+      suffix: string,
+      alias: string,
+      extra: Pick<docker.ContainerArgs, "ports" | "uploads" | "envs">,
+    ) =>
+      new docker.Container(
+        `${name}-${suffix}`,
+        {
+          name: `${args.namePrefix}-registry${suffix === "container" ? "" : `-${suffix}`}`,
+          image: image.repoDigest,
+          networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
+          volumes: [{ volumeName: data.name, containerPath: STORAGE_PATH }],
+          restart: "unless-stopped",
+          mustRun: true,
+          ...extra,
+        },
+        { parent: this, deleteBeforeReplace: true },
+      );
+
+    const notify = args.notify;
+    const pushConfig = notify
       ? pulumi
-          .all([args.notify.url, args.notify.token])
-          .apply(([notifyUrl, token]) => renderRegistryConfig({ notifyUrl, token }))
-      : pulumi.output(renderRegistryConfig({}));
-    this.container = new docker.Container(
-      `${name}-container`,
-      {
-        name: `${args.namePrefix}-registry`,
-        image: image.repoDigest,
-        networksAdvanced: [{ name: args.networkName, aliases: [LOCAL_REGISTRY_HOST] }],
-        ports: [{ internal: REGISTRY_PORT, external: args.port, ip: "127.0.0.1" }],
-        volumes: [{ volumeName: data.name, containerPath: "/var/lib/docker-registry" }],
-        uploads: [
-          { file: REGISTRY_CONFIG_PATH, content: pulumi.secret(config) },
-          ...(args.notify ? [{ file: REGISTRY_HOOK_CA_PATH, content: args.notify.hookCa }] : []),
-        ],
-        envs: args.notify ? [`SSL_CERT_FILE=${REGISTRY_HOOK_CA_PATH}`] : [],
-        restart: "unless-stopped",
-        mustRun: true,
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
+          .all([notify.url, notify.token])
+          .apply(([notifyUrl, token]) =>
+            renderRegistryConfig({ notifyUrl, token, htpasswdPath: REGISTRY_HTPASSWD_PATH }),
+          )
+      : pulumi.output(renderRegistryConfig({ htpasswdPath: REGISTRY_HTPASSWD_PATH }));
+    const htpasswd = pulumi
+      .output(args.pushCredentials.password)
+      .apply((password) => htpasswdLine(args.pushCredentials.username, password));
+    const push = instance("push", LOCAL_REGISTRY_PUSH_HOST, {
+      ports: [{ internal: REGISTRY_PORT, external: args.port, ip: "127.0.0.1" }],
+      uploads: [
+        { file: REGISTRY_CONFIG_PATH, content: pulumi.secret(pushConfig) },
+        { file: REGISTRY_HTPASSWD_PATH, content: pulumi.secret(htpasswd) },
+        ...(notify ? [{ file: REGISTRY_HOOK_CA_PATH, content: notify.hookCa }] : []),
+      ],
+      envs: notify ? [`SSL_CERT_FILE=${REGISTRY_HOOK_CA_PATH}`] : [],
+    });
+    // Keeps the name (and Pulumi name) the single registry had: minions' pulls are unchanged.
+    const pull = instance("container", LOCAL_REGISTRY_HOST, {
+      uploads: [{ file: REGISTRY_CONFIG_PATH, content: renderRegistryConfig({ readOnly: true }) }],
+    });
+    this.containers = [push, pull];
     this.pushHost = LocalRegistry.pushHostOf(args.port);
     this.pullHost = LocalRegistry.pullHost;
     this.registerOutputs({ pushHost: this.pushHost, pullHost: this.pullHost });

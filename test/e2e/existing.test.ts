@@ -14,6 +14,7 @@ import { stringify } from "yaml";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { parseHostKey } from "../../infra/ssh/host-key";
 import { servedVersion } from "./support/http";
+import { makeHookCertificate } from "./support/pki";
 import { run, waitFor, type RunResult } from "./support/run";
 import { PLANTED_FILE, PLANTED_TEXT, SERVER_USER, Servers, type Server } from "./support/servers";
 
@@ -71,7 +72,7 @@ function status(): Promise<RunResult> {
 }
 
 /** The stack file of "our own servers", as a team would write it. */
-function writeStackFile(): void {
+function writeStackFile(hookTls: { certificate: string; ca: string }): void {
   const host = (s: Server, extra: object = {}) => ({
     name: s.name,
     os: "debian",
@@ -94,6 +95,7 @@ function writeStackFile(): void {
       insecure: true,
     },
     "saltpipe:deploy": { batch: "1", healthTimeoutSeconds: 30, drainSeconds: 2 },
+    "saltpipe:hookTls": hookTls,
   };
   fs.writeFileSync(STACK_FILE, stringify({ config }));
 }
@@ -126,8 +128,12 @@ beforeAll(async () => {
   await servers.buildImages();
   const publicKey = fs.readFileSync(path.join(STATE_DIR, "ssh/id_ed25519.pub"), "utf8").trim();
   await Promise.all([servers.start(master, publicKey), servers.start(minion, publicKey)]);
-  await servers.startRegistry(REGISTRY_PORT, "http://master:8443/hook/saltpipe/registry", token);
-  writeStackFile();
+  // The team's own PKI: the hook's certificate comes from stack config (hookTls + the secret
+  // hookTlsKey), and the test's registry trusts only that CA.
+  const tls = makeHookCertificate("master");
+  fs.writeFileSync(path.join(STATE_DIR, "hookTlsKey"), tls.key, { mode: 0o600 });
+  await servers.startRegistry(REGISTRY_PORT, "https://master:8443/hook/saltpipe/registry", token, tls.ca);
+  writeStackFile({ certificate: tls.certificate, ca: tls.ca });
 });
 
 afterAll(async () => {

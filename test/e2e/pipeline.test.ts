@@ -6,11 +6,12 @@
  * Runs beside a user's own `local` environment: its own state dir, names and ports.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { Load, servedVersion } from "./support/http";
-import { sleep, waitFor } from "./support/run";
-import { docker, EventWatch, LocalStack, type PushedImage, type StackOutputs } from "./support/stack";
+import { run, sleep, waitFor } from "./support/run";
+import { docker, DOCKER, EventWatch, LocalStack, type PushedImage, type StackOutputs } from "./support/stack";
 
 jest.setTimeout(30 * 60_000);
 
@@ -245,6 +246,41 @@ describe("the local pipeline", () => {
     const items = Object.values(JSON.parse(pillar) as Record<string, { "app:name"?: string }>);
     expect(items.length).toBe(outputs.appUrls.length);
     expect(items.every((p) => p["app:name"])).toBe(true);
+  });
+
+  test("only the pipeline pushes: without its credentials a push is refused, from this machine and from a minion", async () => {
+    const auditBefore = (await masterAudit()).length;
+    // From this machine, with a Docker client config that holds no credentials.
+    const noCredentials = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-nocreds-"));
+    const hostRef = `${outputs.registry}:local-anonymous`;
+    try {
+      await docker("tag", `${outputs.registry}:local-v2`, hostRef);
+      const anonymous = await run(DOCKER, ["--config", noCredentials, "push", hostRef]);
+      expect(anonymous.code).not.toBe(0);
+      expect(anonymous.stdout + anonymous.stderr).toMatch(/no basic auth credentials|unauthorized/i);
+    } finally {
+      fs.rmSync(noCredentials, { recursive: true, force: true });
+    }
+    // From a minion (root there): the name it pulls from is read-only, the push instance wants credentials.
+    const onMinion = (script: string) => stack.onHost("minion-1", script);
+    const minionRef = "registry:5000/saltpipe/app";
+    await onMinion(
+      `docker pull -q ${minionRef}@${v2.digest} >/dev/null && docker tag ${minionRef}@${v2.digest} ${minionRef}:local-evil`,
+    );
+    const pushed = await onMinion(
+      `timeout 120 docker push ${minionRef}:local-evil >/dev/null 2>&1 && echo pushed || echo refused`,
+    );
+    expect(pushed.trim()).toBe("refused");
+    const upload = await onMinion(
+      "curl -s -o /dev/null -w '%{http_code}' -X POST http://registry-push:5000/v2/saltpipe/app/blobs/uploads/",
+    );
+    expect(upload).toBe("401");
+    const tags = await onMinion("curl -s http://registry:5000/v2/saltpipe/app/tags/list");
+    expect(tags).not.toMatch(/local-evil|local-anonymous/);
+    expect(
+      (await masterAudit()).slice(auditBefore).filter((e) => String(e.tag).match(/evil|anonymous/)),
+    ).toEqual([]);
+    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
   });
 
   test("a minion that is down during a deploy is reported; the others are deployed; it converges when it returns", async () => {

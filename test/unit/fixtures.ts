@@ -31,6 +31,18 @@ export function testPrivateKey(): string {
 
 export const WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef";
 
+export const REGISTRY_PASSWORD = "test-registry-push-password-0123456789";
+
 export function testSecrets(extra: Partial<RawSecrets> = {}): RawSecrets {
   return { webhookSecret: WEBHOOK_SECRET, sshPrivateKey: testPrivateKey(), ...extra };
+}
+
+/** testSecrets, plus the local registry's push password where the config is a local cloud. */
+export function testSecretsFor(
+  raw: Record<string, unknown>,
+  stack: string,
+  extra: Partial<RawSecrets> = {},
+): RawSecrets {
+  const local = raw.cloud === "local" || (raw.cloud === undefined && stack === "local");
+  return testSecrets({ ...(local ? { registryPassword: REGISTRY_PASSWORD } : {}), ...extra });
 }

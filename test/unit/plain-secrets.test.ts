@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { readStackConfig } from "../../infra";
-import { testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
+import { REGISTRY_PASSWORD, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import { recorded, resetAll, setupMocks } from "./mocks";
 
 const PLAIN = "saltpipe:webhookSecret: must be set as a secret: pulumi config set --secret webhookSecret";
@@ -17,6 +17,7 @@ const config = () => ({
   "saltpipe:minions": "1",
   "saltpipe:webhookSecret": WEBHOOK_SECRET,
   "saltpipe:sshPrivateKey": testPrivateKey(),
+  "saltpipe:registryPassword": REGISTRY_PASSWORD,
 });
 let empty: string;
 beforeAll(() => (empty = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-nostack-"))));
@@ -24,13 +25,17 @@ afterAll(() => fs.rmSync(empty, { recursive: true, force: true }));
 beforeEach(() => resetAll());
 
 test("marked secret by the engine: accepted, and a Pulumi secret", async () => {
-  setupMocks("plain", config(), ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"]);
+  setupMocks("plain", config(), [
+    "saltpipe:webhookSecret",
+    "saltpipe:sshPrivateKey",
+    "saltpipe:registryPassword",
+  ]);
   const spec = readStackConfig("plain", { projectDir: empty });
   expect(await new Promise((r) => spec.secrets.webhookSecret.apply(r))).toBe(WEBHOOK_SECRET);
 });
 
 test("one secret key marked, the other plain: the plain one is refused", () => {
-  setupMocks("plain", config(), ["saltpipe:sshPrivateKey"]);
+  setupMocks("plain", config(), ["saltpipe:sshPrivateKey", "saltpipe:registryPassword"]);
   expect(() => readStackConfig("plain", { projectDir: empty })).toThrow(PLAIN);
   expect(recorded).toEqual([]);
 });
@@ -49,7 +54,11 @@ test("the stack file holds it in plain text: refused even when the engine lists 
     path.join(dir, "Pulumi.plain.yaml"),
     `config:\n  saltpipe:cloud: local\n  saltpipe:webhookSecret: ${WEBHOOK_SECRET}\n  saltpipe:sshPrivateKey:\n    secure: v1:abc\n`,
   );
-  setupMocks("plain", config(), ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"]);
+  setupMocks("plain", config(), [
+    "saltpipe:webhookSecret",
+    "saltpipe:sshPrivateKey",
+    "saltpipe:registryPassword",
+  ]);
   try {
     expect(() => readStackConfig("plain", { projectDir: dir })).toThrow(PLAIN);
     expect(() => readStackConfig("plain", { projectDir: dir })).not.toThrow("sshPrivateKey");

@@ -11,7 +11,8 @@ import {
   readStackConfig,
 } from "../../infra";
 import { AUTO_NAME_SUFFIX } from "../../infra/config/limits";
-import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
+import * as bcrypt from "bcryptjs";
+import { REGISTRY_PASSWORD, ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "./fixtures";
 import {
   dependencies,
   FAKE_HOOK_CA,
@@ -40,7 +41,12 @@ function useStack(stack: string, extra: Record<string, unknown> = {}): void {
   }
   config["saltpipe:webhookSecret"] = WEBHOOK_SECRET;
   config["saltpipe:sshPrivateKey"] = testPrivateKey();
-  setupMocks(stack, config, ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"]);
+  const secretKeys = ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"];
+  if (stack === "local") {
+    config["saltpipe:registryPassword"] = REGISTRY_PASSWORD;
+    secretKeys.push("saltpipe:registryPassword");
+  }
+  setupMocks(stack, config, secretKeys);
 }
 
 async function build(stack: string, extra: Record<string, unknown> = {}): Promise<Environment> {
@@ -73,6 +79,13 @@ function ingressRules(): { group: string; from: number; to: number; cidrs: strin
 
 function covers(rule: { from: number; to: number }, port: number): boolean {
   return rule.from <= port && port <= rule.to;
+}
+
+/** The content a container uploads to `file`. */
+function uploadOf(inputs: Recorded["inputs"], file: string): string {
+  const upload = (inputs.uploads as { file: string; content: string }[]).find((u) => u.file === file);
+  if (!upload) throw new Error(`no upload of ${file}`);
+  return upload.content;
 }
 
 /** Every recorded input, serialized: what the engine (and so the state file) would hold. */
@@ -384,13 +397,14 @@ describe("local stack", () => {
       "saltpipe-local-minion-1",
       "saltpipe-local-minion-2",
       "saltpipe-local-registry",
+      "saltpipe-local-registry-push",
     ]);
     expect(ofType("docker:index/network:Network").map((n) => n.inputs.name)).toEqual(["saltpipe-local-net"]);
     for (const c of containers) {
       expect(c.inputs.networksAdvanced).toEqual([
         { name: "saltpipe-local-net", aliases: [expect.any(String)] },
       ]);
-      for (const p of c.inputs.ports) expect(p.ip).toBe("127.0.0.1");
+      for (const p of c.inputs.ports ?? []) expect(p.ip).toBe("127.0.0.1");
     }
   });
 
@@ -482,13 +496,14 @@ describe("local stack", () => {
     expect(config).toContain("listen 8443 ssl;");
     expect(config).toContain("ssl_certificate /etc/saltpipe/tls/hook.crt;");
     expect(config).toContain("server_tokens off;");
-    const registry = named("local-registry-container").inputs;
-    expect(registry.uploads[1]).toEqual({ file: "/etc/docker/registry/hook-ca.pem", content: FAKE_HOOK_CA });
+    // The push instance notifies the hook; the read-only one minions pull from never does.
+    const registry = named("local-registry-push").inputs;
+    expect(uploadOf(registry, "/etc/docker/registry/hook-ca.pem")).toBe(FAKE_HOOK_CA);
     expect(registry.envs).toEqual(["SSL_CERT_FILE=/etc/docker/registry/hook-ca.pem"]);
     expect(await promiseOf(env.hookCaCertificate)).toBe(FAKE_HOOK_CA);
     // The app is pushed only once the registry (which notifies the hook) runs.
     expect(dependencies.get("local-app")).toEqual(
-      expect.arrayContaining(["local-salt-highstate", "local-registry-container"]),
+      expect.arrayContaining(["local-salt-highstate", "local-registry-push", "local-registry-container"]),
     );
   });
 
@@ -502,11 +517,40 @@ describe("local stack", () => {
   });
 
   test("the registry notifies the master's hook proxy with the bearer token, as a secret", () => {
-    const registry = named("local-registry-container");
+    const registry = named("local-registry-push");
     expect(registry.secretInputs.has("uploads")).toBe(true);
-    const config = registry.inputs.uploads[0].content as string;
+    const config = uploadOf(registry.inputs, "/etc/docker/registry/config.yml");
     expect(config).toContain("url: https://master:8443/hook/saltpipe/registry");
     expect(config).toContain(`Bearer ${WEBHOOK_SECRET}`);
+  });
+
+  test("only the pipeline pushes: credentials on the push instance; minions pull from a read-only, anonymous one", () => {
+    const push = named("local-registry-push");
+    expect(push.inputs.ports).toEqual([{ internal: 5000, external: 5000, ip: "127.0.0.1" }]);
+    expect(uploadOf(push.inputs, "/etc/docker/registry/config.yml")).toContain(
+      "auth:\n  htpasswd:\n    realm: saltpipe-registry\n    path: /etc/docker/registry/htpasswd\n",
+    );
+    const htpasswd = uploadOf(push.inputs, "/etc/docker/registry/htpasswd");
+    expect(htpasswd).toMatch(/^saltpipe:\$2b\$05\$/);
+    expect(bcrypt.compareSync(REGISTRY_PASSWORD, htpasswd.trim().split(":")[1])).toBe(true);
+    const pull = named("local-registry-container");
+    expect(pull.inputs.name).toBe("saltpipe-local-registry");
+    expect(pull.inputs.networksAdvanced[0].aliases).toEqual(["registry"]);
+    expect(pull.inputs.ports ?? []).toEqual([]);
+    const pullConfig = uploadOf(pull.inputs, "/etc/docker/registry/config.yml");
+    expect(pullConfig).toContain("maintenance:\n    readonly:\n      enabled: true\n");
+    expect(pullConfig).not.toContain("notifications");
+    expect(pullConfig).not.toContain("htpasswd");
+    expect(pull.inputs.volumes).toEqual(push.inputs.volumes);
+    // The app image is pushed with the pipeline's credentials; the password is in no minion's pillar.
+    expect(named("local-app-image").inputs.registry).toEqual({
+      server: "127.0.0.1:5000",
+      username: "saltpipe",
+      password: REGISTRY_PASSWORD,
+    });
+    expect(named("local-app-image").secretInputs.has("registry")).toBe(true);
+    expect(named("local-salt-master-config").inputs.stdin).not.toContain(REGISTRY_PASSWORD);
+    expect(plaintextInputs()).not.toContain(REGISTRY_PASSWORD);
   });
 
   test("Salt is installed with pip from the uploaded wheelhouse", () => {
@@ -559,7 +603,13 @@ describe("local stack with the hook's certificate from stack config", () => {
     config["saltpipe:webhookSecret"] = WEBHOOK_SECRET;
     config["saltpipe:sshPrivateKey"] = testPrivateKey();
     config["saltpipe:hookTlsKey"] = KEY;
-    setupMocks("local", config, ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey", "saltpipe:hookTlsKey"]);
+    config["saltpipe:registryPassword"] = REGISTRY_PASSWORD;
+    setupMocks("local", config, [
+      "saltpipe:webhookSecret",
+      "saltpipe:sshPrivateKey",
+      "saltpipe:hookTlsKey",
+      "saltpipe:registryPassword",
+    ]);
     env = new Environment("local", { spec: readStackConfig(), projectDir: ROOT });
     await promiseOf(env.imageDigest);
     await settle();
@@ -572,7 +622,7 @@ describe("local stack with the hook's certificate from stack config", () => {
     expect(config.inputs.stdin).toContain("MIIBconfigCert");
     expect(config.inputs.stdin).toContain("MIIhookKeyOnlyHere");
     expect(plaintextInputs()).not.toContain("MIIhookKeyOnlyHere");
-    expect(named("local-registry-container").inputs.uploads[1].content).toBe(CA);
+    expect(uploadOf(named("local-registry-push").inputs, "/etc/docker/registry/hook-ca.pem")).toBe(CA);
     expect(await promiseOf(env.hookCaCertificate)).toBe(CA);
   });
 });

@@ -4,11 +4,11 @@
  */
 import { ConfigError, parseStackConfig, type RawSecrets } from "..";
 import { stackFileFacts, type StackFileFacts } from "../stack-file";
-import { testSecrets } from "../../../test/unit/fixtures";
+import { testSecretsFor } from "../../../test/unit/fixtures";
 import { RunError } from "@pulumi/pulumi/errors";
 
 function problemsOf(raw: Record<string, unknown>, stackFile?: StackFileFacts, stack = "local"): string[] {
-  const secrets: RawSecrets = testSecrets();
+  const secrets: RawSecrets = testSecretsFor(raw, stack);
   try {
     parseStackConfig(raw, { stack, secrets, stackFile });
   } catch (e) {

@@ -1,7 +1,18 @@
 import { ConfigError, parseStackConfig, type RawSecrets } from "..";
-import { STACKS, stackConfig, testSecrets, WEBHOOK_SECRET } from "../../../test/unit/fixtures";
+import {
+  REGISTRY_PASSWORD,
+  STACKS,
+  stackConfig,
+  testSecrets,
+  testSecretsFor,
+  WEBHOOK_SECRET,
+} from "../../../test/unit/fixtures";
 
-function parse(raw: Record<string, unknown>, stack = "dev", secrets: RawSecrets = testSecrets()) {
+function parse(
+  raw: Record<string, unknown>,
+  stack = "dev",
+  secrets: RawSecrets = testSecretsFor(raw, stack),
+) {
   return parseStackConfig(raw, { stack, secrets });
 }
 
@@ -9,7 +20,7 @@ function parse(raw: Record<string, unknown>, stack = "dev", secrets: RawSecrets 
 function problemsOf(
   raw: Record<string, unknown>,
   stack = "dev",
-  secrets: RawSecrets = testSecrets(),
+  secrets: RawSecrets = testSecretsFor(raw, stack),
 ): string[] {
   try {
     parse(raw, stack, secrets);
@@ -601,20 +612,24 @@ describe("the local entry point and the hook's certificate", () => {
 
   test("no hookTls: the master makes its own; with one, the key must come as the secret hookTlsKey", () => {
     expect(parse(local(), "local").hookTls).toBeUndefined();
-    const spec = parse(local({ hookTls: { certificate: CERT } }), "local", testSecrets({ hookTlsKey: KEY }));
+    const spec = parse(
+      local({ hookTls: { certificate: CERT } }),
+      "local",
+      testSecretsFor(local(), "local", { hookTlsKey: KEY }),
+    );
     expect(spec.hookTls).toEqual({ certificate: CERT, ca: CERT });
     expect(spec.secrets.hookTlsKey).toBe(KEY);
     expect(problemsOf(local({ hookTls: { certificate: CERT } }), "local")).toEqual([
       "hookTlsKey: is required with hookTls.certificate (pulumi config set --secret hookTlsKey < hook.key)",
     ]);
-    expect(problemsOf(local(), "local", testSecrets({ hookTlsKey: KEY }))).toEqual([
+    expect(problemsOf(local(), "local", testSecretsFor(local(), "local", { hookTlsKey: KEY }))).toEqual([
       "hookTlsKey: is only used with hookTls.certificate (set both, or neither)",
     ]);
     expect(
       problemsOf(
         local({ hookTls: { certificate: "nope", ca: CERT } }),
         "local",
-        testSecrets({ hookTlsKey: "x" }),
+        testSecretsFor(local(), "local", { hookTlsKey: "x" }),
       ),
     ).toEqual([
       "hookTls.certificate: expected a PEM certificate (-----BEGIN CERTIFICATE----- …)",
@@ -624,8 +639,21 @@ describe("the local entry point and the hook's certificate", () => {
       problemsOf(
         local({ hookTlsKey: KEY, hookTls: { certificate: CERT } }),
         "local",
-        testSecrets({ hookTlsKey: KEY }),
+        testSecretsFor(local(), "local", { hookTlsKey: KEY }),
       ),
     ).toEqual(["hookTlsKey: must be set as a secret: pulumi config set --secret hookTlsKey"]);
+  });
+});
+
+describe("the local registry's push password", () => {
+  const local = () => ({ ...stackConfig("local") });
+  test("required on local (only the pipeline pushes), at least 16 characters; never given to minions", () => {
+    expect(problemsOf(local(), "local", testSecrets())).toEqual([
+      'registryPassword: is required for the local registry: only the pipeline pushes, with this password (scripts/local-stack.sh makes one; or pulumi config set --secret registryPassword "$(openssl rand -hex 32)")',
+    ]);
+    expect(problemsOf(local(), "local", testSecrets({ registryPassword: "short" }))).toEqual([
+      "registryPassword: must be at least 16 characters (openssl rand -hex 32)",
+    ]);
+    expect(parse(local(), "local").secrets.registryPassword).toBe(REGISTRY_PASSWORD);
   });
 });

@@ -7,7 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../../../infra/paths";
-import { renderRegistryConfig } from "../../../infra/render/registry";
+import { REGISTRY_HOOK_CA_PATH, renderRegistryConfig } from "../../../infra/render/registry";
 import { mustRun, run, waitFor } from "./run";
 import { docker } from "./stack";
 
@@ -167,9 +167,12 @@ export class Servers {
   }
 
   /** The registry the stack pushes to (127.0.0.1:port) and its hosts pull from (registry:5000). */
-  async startRegistry(port: number, notifyUrl: string, token: string): Promise<void> {
+  async startRegistry(port: number, notifyUrl: string, token: string, hookCa: string): Promise<void> {
     const config = path.join(fs.mkdtempSync("/tmp/saltpipe-exist-"), "config.yml");
     fs.writeFileSync(config, renderRegistryConfig({ notifyUrl, token }), { mode: 0o644 });
+    // The hook's CA is the registry's only trust anchor (Go reads SSL_CERT_FILE instead of the system's).
+    const ca = path.join(path.dirname(config), "hook-ca.pem");
+    fs.writeFileSync(ca, hookCa, { mode: 0o644 });
     await docker(
       "create",
       "--name",
@@ -180,9 +183,12 @@ export class Servers {
       "registry",
       "-p",
       `127.0.0.1:${port}:5000`,
+      "-e",
+      `SSL_CERT_FILE=${REGISTRY_HOOK_CA_PATH}`,
       `${this.prefix}-registry:latest`,
     );
     await docker("cp", config, `${this.registryContainer}:/etc/docker/registry/config.yml`);
+    await docker("cp", ca, `${this.registryContainer}:${REGISTRY_HOOK_CA_PATH}`);
     fs.rmSync(path.dirname(config), { recursive: true, force: true });
     await docker("start", this.registryContainer);
   }

@@ -109,7 +109,9 @@ export class LocalStack {
   }
 
   /** A decrypted stack secret (never printed by the tests, and kept out of the transcript). */
-  async secret(key: "webhookSecret" | "notifySecret" | "sshPrivateKey"): Promise<string> {
+  async secret(
+    key: "webhookSecret" | "notifySecret" | "sshPrivateKey" | "registryPassword",
+  ): Promise<string> {
     const out = await mustRun("bash", [STACK_SCRIPT, "pulumi", "config", "get", `saltpipe:${key}`], {
       env: this.env,
     });
@@ -231,9 +233,28 @@ export class LocalStack {
     return { version, tag, ref };
   }
 
-  /** Pushes a built image: the registry notifies the master. */
+  /**
+   * Logs in to the registry of `ref` as the pipeline, into this stack's own Docker client
+   * config (never the machine's ~/.docker); returns the `--config` to push with.
+   */
+  async registryLogin(ref: string): Promise<string[]> {
+    const config = path.join(this.env.SALTPIPE_STATE_DIR, "docker-client");
+    const server = ref.split("/")[0];
+    if (!this.loggedIn.has(server)) {
+      fs.mkdirSync(config, { recursive: true, mode: 0o700 });
+      const password = await this.secret("registryPassword");
+      await mustRun(DOCKER, ["--config", config, "login", "-u", "saltpipe", "--password-stdin", server], {
+        input: password,
+      });
+      this.loggedIn.add(server);
+    }
+    return ["--config", config];
+  }
+  private readonly loggedIn = new Set<string>();
+
+  /** Pushes a built image as the pipeline: the registry notifies the master. */
   async push(image: BuiltImage): Promise<PushedImage> {
-    const push = await docker("push", image.ref);
+    const push = await docker(...(await this.registryLogin(image.ref)), "push", image.ref);
     const digest = /digest: (sha256:[0-9a-f]{64})/.exec(push)?.[1];
     if (!digest) throw new Error(`no digest in docker push output:\n${push}`);
     return { version: image.version, tag: image.tag, digest };
