@@ -63,7 +63,8 @@ export function masterFiles(spec: Spec, registry: RegistryEndpoint): pulumi.Outp
         const server = serverOf(pullRepository as string);
         // The local registry's password is the pipeline's push credential: minions pull
         // anonymously, so neither their pillar nor the master's registry check gets it.
-        const pullPassword = spec.registry.kind === "local" ? undefined : (registryPassword as string | undefined);
+        const pullPassword =
+          spec.registry.kind === "local" ? undefined : (registryPassword as string | undefined);
         const config = masterConfigFromSpec(spec, webhookSecret as string, {
           notifySecret: notifySecret as string | undefined,
           hookTls: HOOK_TLS_FILES,
