@@ -1,5 +1,5 @@
 /**
- * [perf] Settings of the Node.js process that runs a Pulumi program, applied by the program
+ * Settings of the Node.js process that runs a Pulumi program, applied by the program
  * itself (stacks/index.ts) — the same for a real `pulumi up` and for the construction bench.
  *
  * Every Output the Pulumi SDK creates wraps a promise in `debuggablePromise`, which records

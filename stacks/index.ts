@@ -5,7 +5,7 @@
 import * as path from "path";
 import { Environment, readStackConfig, tuneProgramRuntime } from "../infra";
 
-tuneProgramRuntime(); // [perf] see infra/runtime.ts
+tuneProgramRuntime(); // see infra/runtime.ts
 
 const spec = readStackConfig();
 const environment = new Environment(spec.environment, { spec, projectDir: path.join(__dirname, "..") });

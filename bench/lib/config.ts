@@ -3,11 +3,11 @@
 export const SIZES = (process.env.BENCH_SIZES ?? "1,2,4").split(",").map(Number);
 export const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
 export const BATCHES = (process.env.BENCH_BATCHES ?? "1,25%,50%,100%").split(",");
-/** [perf] Every batch runs on environments of at least this many minions (and on the largest). */
+/** Every batch runs on environments of at least this many minions (and on the largest). */
 export const BATCH_MIN_SIZE = Number(process.env.BENCH_BATCH_MIN_SIZE ?? 4);
-/** [perf] Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
+/** Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
 export const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 200);
-/** [perf] Seconds of load without a deploy, per environment: the steady-state latency. */
+/** Seconds of load without a deploy, per environment: the steady-state latency. */
 export const STEADY_SECONDS = 5;
 export const APP_PORT_BASE = Number(process.env.BENCH_APP_PORT_BASE ?? 30080);
 export const REGISTRY_PORT = Number(process.env.BENCH_REGISTRY_PORT ?? 30500);

@@ -1,5 +1,5 @@
 /**
- * [perf] The bench's load: a real HTTP load generator (autocannon, programmatic API) on every
+ * The bench's load: a real HTTP load generator (autocannon, programmatic API) on every
  * proxy at a fixed rate, until stopped. A failed request is a connection error, a timeout or
  * anything but a 2xx. Latency percentiles come from autocannon's own histogram.
  */

@@ -152,7 +152,7 @@ export async function writeResults(text: string): Promise<void> {
   const day = new Date().toISOString().slice(0, 10);
   let file = path.join(dir, `deploy-${day}.md`);
   for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `deploy-${day}-${n}.md`);
-  // [perf] summary.json and the plot, from the same samples.
+  // summary.json and the plot, from the same samples.
   const constructFile = path.join(dir, "construct.json");
   const construct = fs.existsSync(constructFile)
     ? (JSON.parse(fs.readFileSync(constructFile, "utf8")) as { stacks: Parameters<typeof summarize>[3] })

@@ -29,7 +29,7 @@ export interface LoadSample {
   readonly sent: number;
   readonly failed: number;
   readonly failures: string[];
-  /** [perf] Latency percentiles (ms) of the load while this deploy ran. */
+  /** Latency percentiles (ms) of the load while this deploy ran. */
   readonly p50?: number;
   readonly p99?: number;
 }
@@ -71,9 +71,9 @@ export interface SizeResult {
   upMs?: number;
   destroyMs?: number;
   floor: FloorSample[];
-  /** [perf] Latency under the same load with no deploy. */
+  /** Latency under the same load with no deploy. */
   steady?: { p50: number; p99: number };
-  /** [perf] Memory of minion-1's host container (its systemd, dockerd, salt-minion, nginx, app), MiB. */
+  /** Memory of minion-1's host container (its systemd, dockerd, salt-minion, nginx, app), MiB. */
   minionMemMiB?: number;
   error?: string;
 }

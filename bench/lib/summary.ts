@@ -1,5 +1,5 @@
 /**
- * [perf] The deploy bench's machine-readable summary (bench/results/summary.json) and its plot
+ * The deploy bench's machine-readable summary (bench/results/summary.json) and its plot
  * (an SVG written here from the same numbers, no external tool). Pure functions of the samples.
  */
 import { median } from "./stats";

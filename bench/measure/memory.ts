@@ -1,10 +1,10 @@
-/** [perf] Host memory of a minion after the deploys. */
+/** Host memory of a minion after the deploys. */
 import * as fs from "fs";
 import { docker, type LocalStack } from "../../test/e2e/support/stack";
 import { HOST } from "../lib/config";
 
 /**
- * [perf] Memory of minion-1's host container, MiB: its cgroup's usage (cgroup v1 or v2 on this
+ * Memory of minion-1's host container, MiB: its cgroup's usage (cgroup v1 or v2 on this
  * machine; `docker stats` shows 0 for these systemd containers here), page cache included.
  */
 export async function minionMemory(stack: LocalStack): Promise<number | undefined> {

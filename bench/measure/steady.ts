@@ -1,4 +1,4 @@
-/** [perf] Steady state: the same load as the deploys' for a few seconds with no deploy. */
+/** Steady state: the same load as the deploys' for a few seconds with no deploy. */
 import { LOAD_RPS, log, STEADY_SECONDS } from "../lib/config";
 import { steady } from "../lib/loadgen";
 

@@ -20,7 +20,8 @@ const SERVICES: Record<SaltRole, readonly string[]> = {
 
 /** Config files saltpipe writes outside Salt's own directories, per role. */
 const ROLE_FILES: Record<SaltRole, readonly string[]> = {
-  master: ["/etc/nginx/conf.d/saltpipe-hook.conf", "/srv/saltpipe"],
+  // /etc/saltpipe: the hook's TLS certificate and key (made on the master, or from stack config).
+  master: ["/etc/nginx/conf.d/saltpipe-hook.conf", "/srv/saltpipe", "/etc/saltpipe"],
   minion: ["/etc/nginx/conf.d/saltpipe-*.conf", "/etc/nginx/saltpipe", "/etc/saltpipe"],
 };
 

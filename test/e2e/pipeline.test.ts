@@ -337,10 +337,16 @@ describe("the local pipeline", () => {
     expect(await notify(pushEvent(latest, "e2e-dup-1"), token)).toBe("200");
     // The master's audit trail is the source of truth: each delivery received, none deployed.
     const injected = [...earlier.map((e) => e.id), "e2e-replay-1", "e2e-dup-1", "e2e-dup-1"];
+    let seen: Record<string, unknown>[] = [];
     const received = await waitFor(`${injected.length} deliveries in the audit`, 90_000, async () => {
-      const audit = (await masterAudit()).slice(auditBefore);
-      const got = audit.filter((e) => e.event === "received");
-      return got.length >= injected.length ? audit : undefined;
+      seen = (await masterAudit()).slice(auditBefore);
+      const got = seen.filter((e) => e.event === "received");
+      return got.length >= injected.length ? seen : undefined;
+    }).catch((e: Error) => {
+      // What did arrive, to tell a slow master from a lost or refused delivery.
+      throw new Error(
+        `${e.message}; the audit since: ${JSON.stringify(seen.map((a) => [a.event, a.event_id, a.reason]))}`,
+      );
     });
     expect(
       received

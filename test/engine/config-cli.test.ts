@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { testPrivateKey } from "../unit/fixtures";
+import { REGISTRY_PASSWORD, testPrivateKey } from "../unit/fixtures";
 import { newProject, toolchainBin, type Project } from "./support/pulumi";
 
 jest.setTimeout(10 * 60_000); // the first run may build the CLI; each preview compiles the program
@@ -45,6 +45,7 @@ async function stackFile(lines: string, set: Record<string, { value: string; sec
 const secrets = (secret = true) => ({
   webhookSecret: { value: SECRET, secret },
   sshPrivateKey: { value: testPrivateKey(), secret: true },
+  registryPassword: { value: REGISTRY_PASSWORD, secret: true },
 });
 
 async function preview(): Promise<string> {
@@ -114,6 +115,7 @@ describe("the Automation API (inline program, file backend, the toolchain's CLI)
         "saltpipe:minions": { value: "1" },
         "saltpipe:webhookSecret": { value: SECRET, secret },
         "saltpipe:sshPrivateKey": { value: testPrivateKey(), secret: true },
+        "saltpipe:registryPassword": { value: REGISTRY_PASSWORD, secret: true },
       },
     };
     const out = execFileSync(

@@ -20,6 +20,7 @@ describe("uninstall on destroy", () => {
     expect(script).toContain("systemctl disable --now salt-api");
     expect(script).toContain("apt-get purge -y -q salt-common salt-master salt-minion salt-api");
     expect(script).toContain("rm -rf /etc/nginx/conf.d/saltpipe-hook.conf");
+    expect(script).toContain("rm -rf /etc/saltpipe\n");
     expect(script).not.toContain("label=saltpipe.app");
   });
 

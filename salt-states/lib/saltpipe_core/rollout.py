@@ -183,7 +183,7 @@ class Lifecycle:
                     failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
         if not failed:
             size = batch_size(self.settings.get("batch", "1"), len(answered))
-            # [perf] More than one batch: every target pulls the new image now, all at once,
+            # More than one batch: every target pulls the new image now, all at once,
             # while the old version serves; each batch then starts from a local image. Best
             # effort (a minion whose pull failed pulls again, and fails, in its batch). Only
             # while holding the claim: after a failed renewal nothing is pulled, and the first

@@ -9,7 +9,7 @@ one ``docker inspect`` of the container the upstream file names (the marker writ
 
     salt minion-1 saltpipe_app.running
 
-``saltpipe_app.pull`` (the rollout's pre-pull, [perf]): ``docker pull <image>@<digest>`` of the
+``saltpipe_app.pull`` (the rollout's pre-pull): ``docker pull <image>@<digest>`` of the
 app's image, skipped when present, so the batches find it there; bounded by the same
 ``app:deploy:pull_timeout`` as the deploy state's pull. Best effort: the deploy state pulls
 (and fails) on its own when this did not work.
@@ -27,7 +27,7 @@ __virtualname__ = "saltpipe_app"
 
 MARKER = "# saltpipe-current: "
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-# [perf] saltpipe_app.pull: its bounds (the deploy state's defaults) and its log's length.
+# saltpipe_app.pull: its bounds (the deploy state's defaults) and its log's length.
 PULL_TIMEOUT = 120
 COMMAND_TIMEOUT = 60
 PULL_LOG_KEEP = 20
@@ -124,7 +124,7 @@ def _record_pull(app, digest):
 
 def pull(digest, timeout=None):
     """
-    [perf] Pull the app's image by ``digest`` (pillar ``app:registry``) unless it is present:
+    Pull the app's image by ``digest`` (pillar ``app:registry``) unless it is present:
     the rollout runs this on every target minion at once before its first batch, while the
     old version serves. ``{result, pulled, seconds, comment}``; never raises.
 

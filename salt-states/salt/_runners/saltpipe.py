@@ -52,7 +52,7 @@ MINION_RE = HOST_RE
 # An approver: a user name, optionally @ the host it approved from (scripts/ops/cli.ts sends user@host).
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}")
 PING_GATHER_SECONDS = 2
-# [perf] A connected minion answers test.ping in well under this (the call ends when all answered).
+# A connected minion answers test.ping in well under this (the call ends when all answered).
 PING_SECONDS = 5
 
 
@@ -136,7 +136,7 @@ class SaltPort:
             return answered, []
         ck = salt.utils.minions.CkMinions(__opts__)
         known = set(ck.check_minions(self.tgt, "compound").get("minions", []))
-        # [perf] A minion the master has no publish connection from (its cached ipv4 grains
+        # A minion the master has no publish connection from (its cached ipv4 grains
         # against the TCP peers of the publish port: CkMinions.connected_ids, what
         # manage.present reads) cannot answer: it is reported silent at once, not waited for.
         # Only trusted when some minion is seen connected and this one has cached grains.
@@ -155,7 +155,7 @@ class SaltPort:
 
     @staticmethod
     def _unseen(ck, known):
-        """[perf] Known minions with cached grains that hold no connection to the publish port."""
+        """Known minions with cached grains that hold no connection to the publish port."""
         try:
             connected = set(ck.connected_ids(subset=sorted(known)))
         except Exception:  # pylint: disable=broad-except
@@ -175,7 +175,7 @@ class SaltPort:
 
     def pre_pull(self, minions, request):
         """
-        [perf] ``saltpipe_app.pull`` of the request's digest on ``minions``, all at once (best
+        ``saltpipe_app.pull`` of the request's digest on ``minions``, all at once (best
         effort; each minion bounds its pull by ``app:deploy:pull_timeout``, the master waits at
         most the deploy timeout). Not on a plan-only master: a plan changes nothing. The
         returns stay here (a failed pull is retried, and reported, by the minion's batch).

@@ -73,11 +73,11 @@ LABEL_KEY_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
 ADDRESS_RE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 # Written here on every switch, read by the saltpipe_app execution module (_modules/).
 MARKER = "# saltpipe-current: "
-# [perf] Health probing: first gap, growth factor (up to health_interval), docker inspect period.
+# Health probing: first gap, growth factor (up to health_interval), docker inspect period.
 PROBE_FIRST_SECONDS = 0.05
 PROBE_BACKOFF = 1.5
 INSPECT_EVERY_SECONDS = 0.5
-# [perf] Seconds a deploy waits, beyond drain_seconds + switch_grace_seconds, for the previous
+# Seconds a deploy waits, beyond drain_seconds + switch_grace_seconds, for the previous
 # deploy's drain on this minion to end (see _drain_lock).
 DRAIN_WAIT_MARGIN_SECONDS = 30
 
@@ -230,7 +230,7 @@ def _write_atomic(path, text):
 
 def _wait_healthy(docker, container, url, timeout, interval):
     """
-    One 2xx from ``url`` within ``timeout`` s. [perf] Probed every 50 ms at first, backing off
+    One 2xx from ``url`` within ``timeout`` s. Probed every 50 ms at first, backing off
     (x1.5) to ``interval`` (the longest gap, 1 s by default): an app that is up in 200 ms is
     seen in ~250 ms, not after a whole second. Whether the container exited is asked of
     docker at most every 0.5 s (each ask is a docker CLI run).
@@ -288,7 +288,7 @@ def _record_history(app, digest, keep):
     return history
 
 
-# -- [perf] drain and prune off the critical path ------------------------------------------
+# -- drain and prune off the critical path ------------------------------------------
 # The old container's drain (SIGTERM, in-flight requests finish, SIGKILL after drain_seconds),
 # its removal and the image pruning used to run inside the state, so every batch of a rollout
 # waited for them (~2 s: the switch grace, `docker stop`, `docker rm`, `docker images` and
@@ -338,7 +338,7 @@ def _spawn_drain(lock_fd, plan):
 
 
 def _pulled_since(cachedir, app, since):
-    """[perf] Digests ``saltpipe_app.pull`` (the next rollout's pre-pull, _modules/) started
+    """Digests ``saltpipe_app.pull`` (the next rollout's pre-pull, _modules/) started
     pulling at or after ``since`` (epoch s), from its ``<cachedir>/saltpipe/<app>-prepull.log``:
     a finisher planned before them must not prune them."""
     path = os.path.join(cachedir, "saltpipe", f"{app}-prepull.log")
@@ -470,7 +470,7 @@ def deployed(
     progress = "" if test else str(progress or "")
     docker = _Docker(docker_cli, docker_config_dir, command_timeout)
 
-    # [perf] The app's drain lock (see _drain_paths): wait for a previous deploy's detached
+    # The app's drain lock (see _drain_paths): wait for a previous deploy's detached
     # drain on this minion before looking at the containers; handed to this deploy's own
     # finisher after the switch, released on every other way out.
     hold = {"fd": None}
@@ -612,7 +612,7 @@ def _deploy_locked(
         )
         return ret
 
-    # Switched. [perf] The switch grace, the old container's drain (SIGTERM, then SIGKILL
+    # Switched. The switch grace, the old container's drain (SIGTERM, then SIGKILL
     # after drain_seconds), its removal and the image pruning run in the detached finisher,
     # which takes over the drain lock (see _drain_paths): the state returns now. The
     # finisher's docker calls are bounded as the state's are (stop: drain_seconds + 30 s,
@@ -631,7 +631,7 @@ def _deploy_locked(
         _spawn_drain(hold["fd"], plan)
     except OSError as exc:
         mode = "in the state"
-        # No finisher: drain here, as before [perf] (the old container must not keep running).
+        # No finisher: drain here, as before (the old container must not keep running).
         log.warning("saltpipe: detached drain of %s not started (%s); draining in the state", name, exc)
         lock_fd, hold["fd"] = hold["fd"], None
         entry = _drain_main(dict(plan, lock_fd=lock_fd, log=_drain_paths(name)[1]))
@@ -750,7 +750,7 @@ def absent(name, docker_cli="/usr/bin/docker"):
 
 
 if __name__ == "__main__":
-    # [perf] The detached drain finisher started by _spawn_drain (not a Salt entry point).
+    # The detached drain finisher started by _spawn_drain (not a Salt entry point).
     if len(sys.argv) == 3 and sys.argv[1] == "--drain":
         _drain_main(json.loads(sys.argv[2]))
         sys.exit(0)

@@ -1,4 +1,4 @@
-"""[perf] The deploy state's detached drain: the lock handed over to the finisher, which stops
+"""The deploy state's detached drain: the lock handed over to the finisher, which stops
 and removes the old containers and prunes images; a following deploy waits for it. With the
 deploy-hardening guarantees kept: the finisher's docker calls are bounded, it never stops the
 container the upstream names nor prunes a later pre-pull's image, the state's progress events

@@ -19,7 +19,7 @@ def push(env, n, order=None):
 
 class RolloutTest(unittest.TestCase):
     def test_with_more_than_one_batch_every_target_pulls_first_all_at_once(self):
-        # [perf] pre-pull before the first batch; none when one batch takes every minion.
+        # pre-pull before the first batch; none when one batch takes every minion.
         env = Env(port=FakePort(minions=("m1", "m2", "m3")))
         lc, _, _ = push(env, 1)
         (outcome,) = lc.drive()
@@ -32,7 +32,7 @@ class RolloutTest(unittest.TestCase):
         self.assertFalse(hasattr(env.port, "pulled"))
 
     def test_a_deploy_that_lost_its_claim_before_the_pre_pull_pulls_nothing_and_stops(self):
-        # [perf] + fencing: the pre-pull runs only after a successful renewal.
+        # + fencing: the pre-pull runs only after a successful renewal.
         env = Env(port=FakePort(minions=("m1", "m2", "m3")))
         lc, _, _ = push(env, 1)
         real_targets = env.port.targets
