@@ -8,8 +8,8 @@
  */
 import * as fs from "fs";
 import { Environment, readStackConfig, tuneProgramRuntime } from "../infra";
-import { ROOT, stackConfig, testPrivateKey, WEBHOOK_SECRET } from "../test/unit/fixtures";
-import { promiseOf, recorded, resetAll, settle, setupMocks } from "../test/unit/mocks";
+import { ROOT } from "../test/unit/fixtures";
+import { promiseOf, recorded, resetAll, settle, useStackFile } from "../test/unit/mocks";
 
 tuneProgramRuntime();
 
@@ -18,13 +18,7 @@ async function construct(
   minions: number,
 ): Promise<{ ms: number; cpuMs: number; resources: number }> {
   resetAll();
-  const config: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...stackConfig(stack), minions, deploy: { batch: "1" } })) {
-    config[`saltpipe:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  config["saltpipe:webhookSecret"] = WEBHOOK_SECRET;
-  config["saltpipe:sshPrivateKey"] = testPrivateKey();
-  setupMocks(stack, config, ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"]);
+  useStackFile(stack, { minions, deploy: { batch: "1" } });
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
   const env = new Environment(stack, { spec: readStackConfig(), projectDir: ROOT });

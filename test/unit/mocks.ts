@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { utils as sshUtils } from "ssh2";
 import { setHostKeyPreflight } from "../../infra/hosts/host";
+import { stackConfig, testSecretsFor } from "./fixtures";
 
 export interface Recorded {
   readonly type: string;
@@ -215,4 +216,24 @@ export const recordDependencies: pulumi.ResourceTransformation = (args) => {
 export function resetAll(): void {
   resetRecorded();
   dependencies.clear();
+}
+
+/**
+ * The mock engine runs stack `stack` from its committed file (plus `overrides`), with the
+ * throwaway secrets handed over as secrets: the webhook secret, the SSH key and, on a local
+ * cloud, the local registry's push password.
+ */
+export function useStackFile(stack: string, overrides: Record<string, unknown> = {}): void {
+  const raw = { ...stackConfig(stack), ...overrides };
+  const config: Record<string, string> = {};
+  for (const [key, value] of Object.entries(raw))
+    config[`saltpipe:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  const secrets = testSecretsFor(raw, stack);
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(secrets)) {
+    if (value === undefined) continue;
+    config[`saltpipe:${key}`] = value;
+    secretKeys.push(`saltpipe:${key}`);
+  }
+  setupMocks(stack, config, secretKeys);
 }

@@ -24,6 +24,7 @@ import {
   resetAll,
   settle,
   setupMocks,
+  useStackFile as useStack,
   type Recorded,
 } from "./mocks";
 
@@ -32,22 +33,6 @@ jest.setTimeout(120_000);
 
 const SALT_PORTS = [4505, 4506];
 const API_PORTS = [8000, 8443];
-
-/** Loads a stack file into the mock engine's config, secrets as secrets. */
-function useStack(stack: string, extra: Record<string, unknown> = {}): void {
-  const config: Record<string, string> = {};
-  for (const [key, value] of Object.entries({ ...stackConfig(stack), ...extra })) {
-    config[`saltpipe:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  config["saltpipe:webhookSecret"] = WEBHOOK_SECRET;
-  config["saltpipe:sshPrivateKey"] = testPrivateKey();
-  const secretKeys = ["saltpipe:webhookSecret", "saltpipe:sshPrivateKey"];
-  if (stack === "local") {
-    config["saltpipe:registryPassword"] = REGISTRY_PASSWORD;
-    secretKeys.push("saltpipe:registryPassword");
-  }
-  setupMocks(stack, config, secretKeys);
-}
 
 async function build(stack: string, extra: Record<string, unknown> = {}): Promise<Environment> {
   resetAll();
