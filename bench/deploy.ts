@@ -99,7 +99,11 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
     hostRefs.push(outputs.imageName);
     await servingEverywhere(outputs.appUrls, outputs.imageName.split(":local-")[1], 120_000);
     if (state.compressedBytes === undefined) {
-      state.compressedBytes = await registrySize(REGISTRY_PORT, outputs.imageName.split(":").pop() as string);
+      state.compressedBytes = await registrySize(
+        REGISTRY_PORT,
+        outputs.imageName.split(":").pop() as string,
+        await stack.secret("registryPassword"),
+      );
     }
 
     log(`${size} minion(s): floor`);

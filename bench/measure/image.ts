@@ -45,18 +45,22 @@ export async function buildBench(): Promise<BuildResult> {
   }
 }
 
-/** Compressed size (layers + config) of a pushed tag, from the registry's manifest. */
-export function registrySize(registryPort: number, tag: string): Promise<number> {
+/**
+ * Compressed size (layers + config) of a pushed tag, from the manifest on the registry's push
+ * instance (it wants the pipeline's credentials for every request).
+ */
+export function registrySize(registryPort: number, tag: string, password: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.get(
       `http://127.0.0.1:${registryPort}/v2/saltpipe/app/manifests/${tag}`,
-      { headers: { Accept: MANIFEST_V2 }, timeout: 5000 },
+      { headers: { Accept: MANIFEST_V2 }, auth: `saltpipe:${password}`, timeout: 5000 },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (c) => (body += c));
         res.on("end", () => {
           try {
+            if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}`);
             const m = JSON.parse(body) as { config: { size: number }; layers: { size: number }[] };
             resolve(m.config.size + m.layers.reduce((sum, l) => sum + l.size, 0));
           } catch (e) {

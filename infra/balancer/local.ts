@@ -6,19 +6,15 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { localImage } from "../image/local-image";
+import { localImage, type LocalServiceArgs } from "../image/local-image";
 import { LB_IMAGE_DIR } from "../paths";
 import { LB_CONFIG_PATH, LB_LISTEN_PORT, renderLbConfig, type LbServer } from "../render/lb";
 
 /** Docker's embedded DNS on user networks: resolves the minions' names at run time. */
 const DOCKER_DNS = "127.0.0.11:53";
 
-export interface LocalLoadBalancerArgs {
-  readonly namePrefix: string;
-  readonly networkName: pulumi.Input<string>;
-  readonly baseImage: pulumi.Input<string>;
-  /** The one port published on 127.0.0.1. */
-  readonly port: number;
+/** `port`: the one port published on 127.0.0.1. */
+export interface LocalLoadBalancerArgs extends LocalServiceArgs {
   /** The minions' app proxies, by their names on the environment network. */
   readonly servers: readonly LbServer[];
   /** The app's health path, checked through each minion's proxy. */

@@ -23,3 +23,13 @@ export function localImage(
     { parent },
   );
 }
+
+/** What every service container of a local environment (registry, load balancer) is given. */
+export interface LocalServiceArgs {
+  readonly namePrefix: string;
+  readonly networkName: pulumi.Input<string>;
+  /** Image its own image is built FROM (`scripts/base-image.sh`). */
+  readonly baseImage: pulumi.Input<string>;
+  /** The port it publishes on 127.0.0.1. */
+  readonly port: number;
+}

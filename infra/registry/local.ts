@@ -9,7 +9,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { localImage } from "../image/local-image";
+import { localImage, type LocalServiceArgs } from "../image/local-image";
 import { REGISTRY_IMAGE_DIR } from "../paths";
 import {
   REGISTRY_CONFIG_PATH,
@@ -30,12 +30,8 @@ export const LOCAL_PUSH_USER = "saltpipe";
 const REGISTRY_PORT = 5000;
 const STORAGE_PATH = "/var/lib/docker-registry";
 
-export interface LocalRegistryArgs {
-  readonly namePrefix: string;
-  readonly networkName: pulumi.Input<string>;
-  readonly baseImage: pulumi.Input<string>;
-  /** Port published on 127.0.0.1 for pushes from this machine. */
-  readonly port: number;
+/** `port`: published on 127.0.0.1 for pushes from this machine. */
+export interface LocalRegistryArgs extends LocalServiceArgs {
   /** The pipeline's push credentials (the password is a Pulumi secret). */
   readonly pushCredentials: { readonly username: string; readonly password: pulumi.Input<string> };
   /**
