@@ -578,6 +578,11 @@ function parseRegistry(
     if (kind !== "external" && s[key] !== undefined)
       p.add(`registry.${key}`, `only applies to kind "external"`);
   }
+  if (kind === "local" && spec.username !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(spec.username))
+    p.add(
+      "registry.username",
+      `invalid value ${JSON.stringify(spec.username)} (the local registry's push user: letters, digits, . _ -, at most 64)`,
+    );
   if (kind === "local" && secrets.registryPassword === undefined && !plainPassword) {
     p.add(
       "registryPassword",

@@ -655,5 +655,8 @@ describe("the local registry's push password", () => {
       "registryPassword: must be at least 16 characters (openssl rand -hex 32)",
     ]);
     expect(parse(local(), "local").secrets.registryPassword).toBe(REGISTRY_PASSWORD);
+    expect(problemsOf({ ...local(), registry: { username: "a:b" } }, "local")).toEqual([
+      'registry.username: invalid value "a:b" (the local registry\'s push user: letters, digits, . _ -, at most 64)',
+    ]);
   });
 });
