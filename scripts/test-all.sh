@@ -21,8 +21,11 @@ npx tsc -p app/tsconfig.json --noEmit || status=1
 run_jest() {
   local name="$1"
   shift
+  local start=$SECONDS
   npx jest --json --outputFile="$results/$name.json" "$@" || status=1
+  durations+=("$name $((SECONDS - start))s")
 }
+durations=()
 run_jest light --selectProjects unit app policy
 run_jest salt --selectProjects salt
 run_jest engine --selectProjects engine package
@@ -47,4 +50,5 @@ node -e '
   }
   console.log("total: " + passed + " passed, " + failed + " failed");
 ' "$results"
+echo "suite times: ${durations[*]}"
 exit "$status"
