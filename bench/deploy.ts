@@ -25,7 +25,8 @@
  *
  * Knobs: BENCH_SIZES (default "1,2,4"), BENCH_PUSHES (measured pushes per series, and restarts
  * of each variant and rollbacks per environment, default 5), BENCH_BATCHES (batches tried on
- * sizes ≥ BENCH_BATCH_MIN_SIZE (4) and the largest, default "1,25%,50%,100%"), BENCH_LOAD_RPS (per proxy, default 200),
+ * sizes ≥ BENCH_BATCH_MIN_SIZE (4) and the largest, default "1,25%,50%,100%"),
+ * BENCH_LIFECYCLE_MAX_SIZE (restarts, rollbacks and missed deploys on sizes up to it, default 4), BENCH_LOAD_RPS (per proxy, default 200),
  * BENCH_APP_PORT_BASE (30080), BENCH_REGISTRY_PORT (30500), BENCH_SKIP_SEED=1,
  * BENCH_SKIP_BUILD=1.
  *
@@ -41,6 +42,7 @@ import {
   BATCH_MIN_SIZE,
   BATCHES,
   DEFAULT_BATCH,
+  LIFECYCLE_MAX_SIZE,
   log,
   REGISTRY_PORT,
   SIZES,
@@ -124,7 +126,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
         batchNow = batch;
       }
       const pushed = await series(stack, outputs, w, "ours", batch);
-      if (batch === DEFAULT_BATCH) {
+      if (batch === DEFAULT_BATCH && size <= LIFECYCLE_MAX_SIZE) {
         log(`${size} minion(s): ${RESTART_LABELS.plain}`);
         await minionRestarts(stack, outputs, w, pushed[pushed.length - 1].version);
         log(`${size} minion(s): rollbacks`);

@@ -5,6 +5,12 @@ export const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
 export const BATCHES = (process.env.BENCH_BATCHES ?? "1,25%,50%,100%").split(",");
 /** Every batch runs on environments of at least this many minions (and on the largest). */
 export const BATCH_MIN_SIZE = Number(process.env.BENCH_BATCH_MIN_SIZE ?? 4);
+/**
+ * The lifecycle series (restarts, rollbacks, missed deploys) run on environments of at most
+ * this many minions: the summary's figures come from 1 and 4; the scale sizes only time pushes.
+ */
+export const LIFECYCLE_MAX_SIZE = Number(process.env.BENCH_LIFECYCLE_MAX_SIZE ?? 4);
+export const LIFECYCLE_SIZES = SIZES.filter((size) => size <= LIFECYCLE_MAX_SIZE);
 /** Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
 export const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 200);
 /** Seconds of load without a deploy, per environment: the steady-state latency. */

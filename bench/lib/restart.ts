@@ -1,6 +1,6 @@
 /** What the two restart measurements share (bench/measure/restart.ts, missed-deploy.ts). */
 import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
-import { DEPLOY_TIMEOUT_MS, HOST, log, SIZES } from "./config";
+import { DEPLOY_TIMEOUT_MS, HOST, log, LIFECYCLE_SIZES } from "./config";
 import { elapsed } from "./deploys";
 import { minionsOf, outcomeSince, type Watchers } from "./events";
 import { watchServed } from "./probes";
@@ -100,5 +100,5 @@ export function restartSection(kind: RestartKind, intro: string[]): string[] {
     "convergence ended (median)",
     `\`${command}\` itself (median)`,
   ];
-  return [...intro, table(header, SIZES.map(row), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
+  return [...intro, table(header, LIFECYCLE_SIZES.map(row), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])];
 }

@@ -4,7 +4,7 @@
  */
 import { sleep } from "../../test/e2e/support/run";
 import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
-import { HOST, PUSHES, RUN_ID, SIZES } from "../lib/config";
+import { HOST, PUSHES, RUN_ID, LIFECYCLE_SIZES } from "../lib/config";
 import { pushImage } from "../lib/deploys";
 import { minionsOf, outcomeSince, runnerOf, type Watchers } from "../lib/events";
 import { restartOnce, restartSection } from "../lib/restart";
@@ -46,7 +46,7 @@ export async function missedDeploys(stack: LocalStack, outputs: StackOutputs, w:
 
 /** The report's section on restarts after a missed deploy. */
 export function missedRestartSection(): string[] {
-  const runners = SIZES.filter((size) => !skipsMissed(size)).map(
+  const runners = LIFECYCLE_SIZES.filter((size) => !skipsMissed(size)).map(
     (size) =>
       `${secs(median(restartsOf("missed", size).map((r) => r.missedRunner)), 2)} s on ${size} minions`,
   );

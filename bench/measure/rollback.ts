@@ -1,6 +1,6 @@
 /** Rollback: the operator's `rollback` command under load → every minion serves the previous version. */
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import { DEFAULT_BATCH, PUSHES, SIZES } from "../lib/config";
+import { DEFAULT_BATCH, PUSHES, LIFECYCLE_SIZES } from "../lib/config";
 import { allServed, elapsed, underLoad } from "../lib/deploys";
 import { outcomeOf, type Watchers } from "../lib/events";
 import { converged, failedOf, samplesOf } from "../lib/results";
@@ -60,7 +60,7 @@ export function rollbackSection(): string[] {
         "runner median",
         "failed / sent requests",
       ],
-      SIZES.map((size) => {
+      LIFECYCLE_SIZES.map((size) => {
         const list = samplesOf("rollback", size);
         return [
           String(size),

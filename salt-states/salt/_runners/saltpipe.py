@@ -140,7 +140,8 @@ class SaltPort:
         # against the TCP peers of the publish port: CkMinions.connected_ids, what
         # manage.present reads) cannot answer: it is reported silent at once, not waited for.
         # Only trusted when some minion is seen connected and this one has cached grains.
-        unseen = sorted(m for m in self._unseen(ck, known) if MINION_RE.fullmatch(str(m)))
+        unseen, connected = self._unseen(ck, known)
+        unseen = sorted(m for m in unseen if MINION_RE.fullmatch(str(m)))
         # A minion that is not connected is listed too, with a "did not return" string: only True answers.
         # A connected minion answers a ping within a few seconds; the follow-up find_job round for
         # the silent ones (gather_job_timeout, 10 s by default) only delays the deploy: keep it short.
@@ -151,18 +152,27 @@ class SaltPort:
             tgt, "test.ping", tgt_type="compound", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
         ) or {}
         answered = {m for m, r in pings.items() if r is True}
+        # A minion holding a connection that did not answer (a publish lost while it
+        # reconnected, a loaded host) gets one more ping of its own before it is skipped.
+        again = sorted(m for m in (connected & known) - answered if MINION_RE.fullmatch(str(m)))
+        if again:
+            pings = self.client.cmd(
+                again, "test.ping", tgt_type="list", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
+            ) or {}
+            answered |= {m for m, r in pings.items() if r is True and m in again}
         return sorted(answered), sorted(known - answered)
 
     @staticmethod
     def _unseen(ck, known):
-        """Known minions with cached grains that hold no connection to the publish port."""
+        """(unseen, connected): known minions with cached grains that hold no connection to
+        the publish port, and the ones that hold one."""
         try:
             connected = set(ck.connected_ids(subset=sorted(known)))
         except Exception:  # pylint: disable=broad-except
             log.debug("saltpipe: connected_ids failed; pinging every known minion", exc_info=True)
-            return set()
+            return set(), set()
         if not connected:
-            return set()  # no connection seen at all (no data cache, another transport): cannot tell
+            return set(), set()  # no connection seen at all (no data cache, another transport): cannot tell
         unseen = set()
         for mid in known - connected:
             try:
@@ -171,7 +181,7 @@ class SaltPort:
                 grains = None
             if grains and grains.get("ipv4"):
                 unseen.add(mid)
-        return unseen
+        return unseen, connected
 
     def pre_pull(self, minions, request):
         """

@@ -354,11 +354,15 @@ class PrePullModuleTest(unittest.TestCase):
 
 
 class _Client:
+    """Answers every call with ``answers``, or call N with ``answers[N]`` when given a list."""
+
     def __init__(self, answers):
         self.answers, self.calls = answers, []
 
     def cmd(self, tgt, fun, *args, **kwargs):
         self.calls.append((tgt, fun, args, kwargs))
+        if isinstance(self.answers, list):
+            return dict(self.answers[len(self.calls) - 1])
         return dict(self.answers)
 
 
@@ -402,6 +406,19 @@ class SaltPortTest(unittest.TestCase):
         ((tgt, fun, _, kwargs),) = port.client.calls
         self.assertEqual((tgt, fun, kwargs["tgt_type"]), (f"{self.TGT} and not L@m3", "test.ping", "compound"))
         self.assertEqual(kwargs["timeout"], 5)
+
+    def test_a_connected_minion_that_missed_the_ping_gets_one_more_of_its_own(self):
+        ck = _Ck(["m1", "m2", "m3"], connected=["m1", "m2"], grains={"m3": {"ipv4": ["10.0.0.3"]}})
+        port = self.port(ck, [{"m1": True, "m2": "Minion did not return. [No response]"}, {"m2": True}])
+        self.assertEqual(port.targets(), (["m1", "m2"], ["m3"]))
+        self.assertEqual(len(port.client.calls), 2)
+        (tgt, fun, _, kwargs) = port.client.calls[1]
+        self.assertEqual((tgt, fun, kwargs["tgt_type"]), (["m2"], "test.ping", "list"))
+
+    def test_a_connected_minion_silent_twice_is_reported_silent(self):
+        ck = _Ck(["m1", "m2"], connected=["m1", "m2"], grains={})
+        port = self.port(ck, [{"m1": True}, {}])
+        self.assertEqual(port.targets(), (["m1"], ["m2"]))
 
     def test_no_connection_seen_at_all_pings_every_minion(self):
         ck = _Ck(["m1", "m2"], connected=[], grains={})
