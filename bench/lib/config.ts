@@ -11,6 +11,15 @@ export const BATCH_MIN_SIZE = Number(process.env.BENCH_BATCH_MIN_SIZE ?? 4);
  */
 export const LIFECYCLE_MAX_SIZE = Number(process.env.BENCH_LIFECYCLE_MAX_SIZE ?? 4);
 export const LIFECYCLE_SIZES = SIZES.filter((size) => size <= LIFECYCLE_MAX_SIZE);
+/**
+ * Requests per second, in total, on the scale sizes (above LIFECYCLE_MAX_SIZE), spread over
+ * their proxies (at least 25 each): two cores cannot also serve 200/s per proxy on 16 minions
+ * while Salt deploys them, and the scale series measures how time grows, not the load.
+ */
+export const SCALE_LOAD_TOTAL = Number(process.env.BENCH_SCALE_LOAD_TOTAL ?? 800);
+/** Load per proxy on an environment of `size` minions. */
+export const loadRpsFor = (size: number) =>
+  size <= LIFECYCLE_MAX_SIZE ? LOAD_RPS : Math.max(25, Math.floor(SCALE_LOAD_TOTAL / size));
 /** Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
 export const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 200);
 /** Seconds of load without a deploy, per environment: the steady-state latency. */

@@ -1,7 +1,7 @@
 /** What the push and rollback measurements share: pushing a version, waiting for it, load. */
 import { sleep } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import { DEPLOY_TIMEOUT_MS, LOAD_RPS, log } from "./config";
+import { DEPLOY_TIMEOUT_MS, loadRpsFor, log } from "./config";
 import { RateLoad } from "./loadgen";
 import { firstServed } from "./probes";
 import { hostRefs, type LoadSample, samples } from "./results";
@@ -37,7 +37,7 @@ export async function underLoad(
   label: string,
   act: () => Promise<Partial<LoadSample>>,
 ): Promise<LoadSample> {
-  const load = new RateLoad(urls, LOAD_RPS).start();
+  const load = new RateLoad(urls, loadRpsFor(urls.length)).start();
   let measured: Partial<LoadSample> = {};
   try {
     measured = await act();

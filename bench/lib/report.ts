@@ -9,7 +9,17 @@ import * as path from "path";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { mustRun } from "../../test/e2e/support/run";
 import { docker } from "../../test/e2e/support/stack";
-import { BATCHES, DEFAULT_BATCH, LOAD_RPS, log, PUSHES, SIZES, SKIP_SEED } from "./config";
+import {
+  BATCHES,
+  DEFAULT_BATCH,
+  LIFECYCLE_MAX_SIZE,
+  LOAD_RPS,
+  loadRpsFor,
+  log,
+  PUSHES,
+  SIZES,
+  SKIP_SEED,
+} from "./config";
 import { medianLatency, RESTART_LABELS, restarts, restartsOf, samples, sizes, skipsMissed } from "./results";
 import { median, ratio, secs, table } from "./stats";
 import { plotSvg, summarize } from "./summary";
@@ -138,7 +148,13 @@ export async function conditions(): Promise<string[]> {
   return [
     `${new Date().toISOString()}, commit ${commit}${dirty}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Docker engine ${engine}, Node ${process.version}`,
     `other environments running on this machine at the start: ${others.length ? others.join(", ") : "none"} (they share the CPUs: compare ratios within this run, not absolute figures across runs)`,
-    `${PUSHES} measured pushes per series after one warm-up push; load ${LOAD_RPS} req/s per proxy (GET /version, a new connection per request) plus the 10/s probe per proxy`,
+    `${PUSHES} measured pushes per series after one warm-up push; load ${LOAD_RPS} req/s per proxy (GET /version, a new connection per request) plus the 10/s probe per proxy${
+      SIZES.some((n) => n > LIFECYCLE_MAX_SIZE)
+        ? `; on the scale sizes ${SIZES.filter((n) => n > LIFECYCLE_MAX_SIZE)
+            .map((n) => `${n}: ${loadRpsFor(n)}`)
+            .join(", ")} req/s per proxy (BENCH_SCALE_LOAD_TOTAL spread over the proxies)`
+        : ""
+    }`,
     `"from push": end of \`docker push\` on this machine; "from hook": the \`_stamp\` salt-api put on the registry's notification (it can arrive before \`docker push\` returns)`,
     `batches other than "${DEFAULT_BATCH}" are set by editing \`saltpipe:deploy:batch\` in the bench master's rendered config and restarting salt-master (see the README for why not \`pulumi up\`)`,
   ];

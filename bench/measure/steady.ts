@@ -1,15 +1,16 @@
 /** Steady state: the same load as the deploys' for a few seconds with no deploy. */
-import { LOAD_RPS, log, STEADY_SECONDS } from "../lib/config";
+import { loadRpsFor, log, STEADY_SECONDS } from "../lib/config";
 import { steady } from "../lib/loadgen";
 
-/** p50/p99 (ms) under LOAD_RPS per proxy for STEADY_SECONDS, no deploy. */
+/** p50/p99 (ms) under the size's load per proxy (loadRpsFor) for STEADY_SECONDS, no deploy. */
 export async function steadyState(
   size: number,
   urls: readonly string[],
 ): Promise<{ p50: number; p99: number }> {
-  const calm = await steady(urls, LOAD_RPS, STEADY_SECONDS);
+  const rps = loadRpsFor(size);
+  const calm = await steady(urls, rps, STEADY_SECONDS);
   log(
-    `${size} minion(s): steady ${LOAD_RPS} req/s per proxy: p50 ${calm.p50} ms, p99 ${calm.p99} ms, failed ${calm.failed}/${calm.sent}`,
+    `${size} minion(s): steady ${rps} req/s per proxy: p50 ${calm.p50} ms, p99 ${calm.p99} ms, failed ${calm.failed}/${calm.sent}`,
   );
   return { p50: calm.p50, p99: calm.p99 };
 }
