@@ -1,31 +1,39 @@
 /** The deploy bench's knobs (environment variables, see bench/deploy.ts) and fixed settings. */
 
+/** A knob that must be a positive number: anything else stops the bench at once, naming it. */
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!(value > 0)) throw new Error(`${name}=${raw}: expected a positive number`);
+  return value;
+}
+
 export const SIZES = (process.env.BENCH_SIZES ?? "1,2,4").split(",").map(Number);
-export const PUSHES = Number(process.env.BENCH_PUSHES ?? 5);
+export const PUSHES = positive("BENCH_PUSHES", 5);
 export const BATCHES = (process.env.BENCH_BATCHES ?? "1,25%,50%,100%").split(",");
 /** Every batch runs on environments of at least this many minions (and on the largest). */
-export const BATCH_MIN_SIZE = Number(process.env.BENCH_BATCH_MIN_SIZE ?? 4);
+export const BATCH_MIN_SIZE = positive("BENCH_BATCH_MIN_SIZE", 4);
 /**
  * The lifecycle series (restarts, rollbacks, missed deploys) run on environments of at most
  * this many minions: the summary's figures come from 1 and 4; the scale sizes only time pushes.
  */
-export const LIFECYCLE_MAX_SIZE = Number(process.env.BENCH_LIFECYCLE_MAX_SIZE ?? 4);
+export const LIFECYCLE_MAX_SIZE = positive("BENCH_LIFECYCLE_MAX_SIZE", 4);
 export const LIFECYCLE_SIZES = SIZES.filter((size) => size <= LIFECYCLE_MAX_SIZE);
+/** Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
+export const LOAD_RPS = positive("BENCH_LOAD_RPS", 200);
 /**
  * Requests per second, in total, on the scale sizes (above LIFECYCLE_MAX_SIZE), spread over
  * their proxies (at least 25 each): two cores cannot also serve 200/s per proxy on 16 minions
  * while Salt deploys them, and the scale series measures how time grows, not the load.
  */
-export const SCALE_LOAD_TOTAL = Number(process.env.BENCH_SCALE_LOAD_TOTAL ?? 800);
+export const SCALE_LOAD_TOTAL = positive("BENCH_SCALE_LOAD_TOTAL", 800);
 /** Load per proxy on an environment of `size` minions. */
 export const loadRpsFor = (size: number) =>
   size <= LIFECYCLE_MAX_SIZE ? LOAD_RPS : Math.max(25, Math.floor(SCALE_LOAD_TOTAL / size));
-/** Requests per second per proxy, from autocannon (bench/lib/loadgen.ts). */
-export const LOAD_RPS = Number(process.env.BENCH_LOAD_RPS ?? 200);
 /** Seconds of load without a deploy, per environment: the steady-state latency. */
 export const STEADY_SECONDS = 5;
-export const APP_PORT_BASE = Number(process.env.BENCH_APP_PORT_BASE ?? 30080);
-export const REGISTRY_PORT = Number(process.env.BENCH_REGISTRY_PORT ?? 30500);
+export const APP_PORT_BASE = positive("BENCH_APP_PORT_BASE", 30080);
+export const REGISTRY_PORT = positive("BENCH_REGISTRY_PORT", 30500);
 export const SKIP_SEED = process.env.BENCH_SKIP_SEED === "1";
 export const SKIP_BUILD = process.env.BENCH_SKIP_BUILD === "1";
 export const FLOOR_RUNS = PUSHES;
