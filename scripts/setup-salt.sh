@@ -4,6 +4,9 @@
 #
 #   scripts/setup-salt.sh               venv in $SALTPIPE_CACHE/salt-<ver>-py<pyver>-<pins>/ (reused when complete)
 #   scripts/setup-salt.sh --wheelhouse  also build $SALTPIPE_CACHE/wheelhouse-salt-<ver>-py<pyver>-<pins>/
+#                                       first, and install the venv's Salt from it (one download)
+#   scripts/setup-salt.sh --wheelhouse-only  only the wheelhouse (what `up:local`'s hosts install
+#                                       from; the venv is for the real-Salt tests)
 #   scripts/setup-salt.sh --print-venv  print the venv path and exit (used by the tests' error messages)
 #   scripts/setup-salt.sh --print-wheelhouse  print the wheelhouse path and exit
 # <pins> is a hash of the pin files: a changed closure builds beside the old one, never over it.
@@ -21,10 +24,11 @@ print_only=0
 for arg in "$@"; do
   case "$arg" in
     --wheelhouse) want_wheelhouse=1 ;;
+    --wheelhouse-only) want_wheelhouse=2 ;;
     --force) force=1 ;;
     --print-venv) print_only=1 ;;
     --print-wheelhouse) print_only=2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (try --help)" ;;
   esac
 done
@@ -52,6 +56,25 @@ elif ((print_only == 2)); then
   exit 0
 fi
 
+# The wheelhouse: every pinned wheel, built once from PyPI with this interpreter's pip.
+ensure_wheelhouse() {
+  if [[ -f $wheelhouse/.saltpipe-complete && "$(cat "$wheelhouse/.saltpipe-complete")" == "$pins_hash" ]]; then
+    log "wheelhouse present: $wheelhouse"
+    return
+  fi
+  "$python" -m pip --version >/dev/null 2>&1 || die "$python has no pip (apt-get install python3-pip)"
+  log "building wheelhouse $wheelhouse (pip wheel -r requirements/salt.txt)"
+  rm -rf "$wheelhouse"
+  mkdir -p "$wheelhouse"
+  "$python" -m pip wheel --disable-pip-version-check --progress-bar off -q -r "$req" -w "$wheelhouse"
+  # pip and setuptools too, so an offline host can upgrade its venv's pip first.
+  "$python" -m pip download --disable-pip-version-check --progress-bar off -q pip setuptools wheel -d "$wheelhouse"
+  cp "$req" "$wheelhouse/requirements.txt"
+  echo "$pins_hash" >"$wheelhouse/.saltpipe-complete"
+  log "wheelhouse ready: $(find "$wheelhouse" -name '*.whl' | wc -l) wheels; install offline with:"
+  log "  pip install --no-index --find-links $wheelhouse -r $wheelhouse/requirements.txt"
+}
+
 # Complete = stamped with the pins' hash, every entry point there, the interpreter the venv
 # was made from still there, the pinned salt installed; with `import`, also importable (run
 # after an install; a warm run checks files only, as starting Python takes a second or two).
@@ -69,6 +92,13 @@ venv_complete() {
 
 # One builder at a time: a second caller waits here, then finds the venv complete.
 cache_lock "salt-$salt_version-py$pyver"
+if ((want_wheelhouse)); then
+  ensure_wheelhouse
+  if ((want_wheelhouse == 2)); then
+    echo "$wheelhouse"
+    exit 0
+  fi
+fi
 if ((force == 0)) && venv_complete; then
   log "salt venv present: $venv (salt $salt_version, python $pyver)"
 else
@@ -78,7 +108,11 @@ else
   rm -rf "$venv"
   "$python" -m venv "$venv"
   log "pip install -r requirements/salt.txt (first run: ~1-3 min)"
-  "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q -r "$req"
+  # From the wheelhouse when there is one: nothing downloaded or built twice, and an
+  # offline install proves the wheelhouse complete, as the hosts will need it.
+  from_wheelhouse=()
+  ((want_wheelhouse)) && from_wheelhouse=(--no-index --find-links "$wheelhouse")
+  "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q "${from_wheelhouse[@]}" -r "$req"
   log "pip install -r requirements/salt-lint.txt"
   "$venv/bin/pip" install --disable-pip-version-check --progress-bar off -q -r "$lint_req"
   echo "$pins_hash" >"$stamp"
@@ -98,20 +132,4 @@ else
   log "warning: nginx not found; the salt tests need it (apt-get install nginx-light)"
 fi
 
-if ((want_wheelhouse)); then
-  if [[ -f $wheelhouse/.saltpipe-complete && "$(cat "$wheelhouse/.saltpipe-complete")" == "$pins_hash" ]]; then
-    log "wheelhouse present: $wheelhouse"
-  else
-    log "building wheelhouse $wheelhouse (pip wheel -r requirements/salt.txt)"
-    rm -rf "$wheelhouse"
-    mkdir -p "$wheelhouse"
-    "$venv/bin/pip" wheel --disable-pip-version-check --progress-bar off -q -r "$req" -w "$wheelhouse"
-    # pip and setuptools too, so an offline host can upgrade its venv's pip first.
-    "$venv/bin/pip" download --disable-pip-version-check --progress-bar off -q pip setuptools wheel -d "$wheelhouse"
-    cp "$req" "$wheelhouse/requirements.txt"
-    echo "$pins_hash" >"$wheelhouse/.saltpipe-complete"
-    log "wheelhouse ready: $(find "$wheelhouse" -name '*.whl' | wc -l) wheels; install offline with:"
-    log "  pip install --no-index --find-links $wheelhouse -r $wheelhouse/requirements.txt"
-  fi
-fi
 echo "$venv"
