@@ -98,10 +98,10 @@ start_step() {
   started_at[$name]=$(now_ms)
   # Its own session (setsid), so an interrupt can stop the step with everything it started.
   # `times` records the CPU its processes used (.cpu): wall time alone depends on the load.
-  # shellcheck disable=SC2016 # the second line is for the inner bash: expanded there, not here
   # io steps run at nice 10: when the CPU is short, the cpu step (the critical path) gets it.
   local nice=0
   [[ ${class_of[$name]} == io ]] && nice=10
+  # shellcheck disable=SC2016 # the second line is for the inner bash: expanded there, not here
   (cd "$SALTPIPE_ROOT" && exec setsid nice -n "$nice" bash -c "${command_of[$name]}"$'\n''rc=$?; times >"$0"; exit $rc' "$LOGS/$name.cpu") \
     >"$log" 2>&1 </dev/null &
   pid_of[$name]=$!

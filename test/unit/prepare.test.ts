@@ -146,7 +146,17 @@ test("the committed steps: every command names a script that exists, npm test an
     });
     expect(forWhom).toMatch(/test/); // npm test runs every suite: it prepares every step
   }
-  for (const core of ["os", "npm", "docker", "image-host", "image-registry", "wheelhouse", "salt", "pulumi", "standins"]) {
+  for (const core of [
+    "os",
+    "npm",
+    "docker",
+    "image-host",
+    "image-registry",
+    "wheelhouse",
+    "salt",
+    "pulumi",
+    "standins",
+  ]) {
     expect(names).toContain(core);
   }
   // up:local's hosts install Salt from the wheelhouse; the venv is only for the real-Salt tests.
