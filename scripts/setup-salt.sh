@@ -28,7 +28,7 @@ for arg in "$@"; do
     --force) force=1 ;;
     --print-venv) print_only=1 ;;
     --print-wheelhouse) print_only=2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     *) die "unknown argument: $arg (try --help)" ;;
   esac
 done
