@@ -69,7 +69,7 @@ export function pushSection(): string[] {
   out.push(`## Deploy latency: push → every minion serves the new version (s)\n`);
   out.push(
     `Each push under steady load (${LOAD_RPS} req/s per proxy; the scale sizes less, see Conditions). p95 is nearest-rank (of ${PUSHES} pushes it is the slowest). ` +
-      `"ours": registry notification → reactor → orchestration → \`saltpipe.rollout\` (rolling batches, health gate, blue/green); ` +
+      `"ours": registry notification → reactor → the \`saltpipe.receive\` runner (rolling batches, health gate, blue/green); ` +
       `"seed": the reactor runs \`state.highstate\` on every minion (no batches, no health gate, container replaced in place).\n`,
   );
   const rows: string[][] = [];

@@ -8,7 +8,7 @@
  * TLS when a certificate is given, POST only, body capped, rate-limited, `Content-Type`
  * forced to `application/json`) → salt-api `rest_cherrypy` `/hook/saltpipe/registry` on
  * 127.0.0.1:`apiPort` (`webhook_disable_auth`: the reactor verifies every request) → event
- * `salt/netapi/hook/saltpipe/registry` → reactor → `runner.state.orchestrate orch.deploy`.
+ * `salt/netapi/hook/saltpipe/registry` → reactor → `runner.saltpipe.receive`.
  */
 import { createHmac } from "crypto";
 import { stringify } from "yaml";

@@ -2,7 +2,7 @@
 {#- vim: ft=sls #}
 {#- Reactor for `salt/netapi/hook/saltpipe/registry`: a registry notification that the hook
     proxy (nginx, master) passed to salt-api's /hook. Thin on purpose (reactions render one by
-    one in one process): verify, filter, hand off to orchestrate. No grains, no pillar, no
+    one in one process): verify, filter, hand off to the `saltpipe.receive` runner. No grains, no pillar, no
     requisites. Settings come from the master config key `saltpipe` (rendered by
     infra/render/salt-config.ts): environment, hook.secret, hook.repository, hook.tag_pattern.
 
@@ -87,10 +87,17 @@ saltpipe-reactor-registry-runner-saltpipe-refused:
 {%-   endif %}
 {%- else %}
 {%-   do salt['log.info']('saltpipe reactor: deploy ' ~ ns.accepted.digest ~ ' (' ~ ns.accepted.tag ~ ', event ' ~ ns.accepted.event_id ~ ') to ' ~ env) %}
-saltpipe-reactor-registry-runner-state-orchestrate:
-  runner.state.orchestrate:
+{#- Straight to the runner (no orchestration in between): an orchestrate run builds a master
+    minion (every execution module loaded) and renders an SLS per push - about half a second
+    before the deploy starts, in the reactor's one process. The runner validates everything
+    again itself (environment, digest, tag policy, registry check). #}
+saltpipe-reactor-registry-runner-saltpipe-receive:
+  runner.saltpipe.receive:
     - args:
-      - mods: orch.deploy
-      - pillar:
-          saltpipe_deploy: {{ ns.accepted | json }}
+      - environment: {{ env | json }}
+      - digest: {{ ns.accepted.digest | json }}
+      - repository: {{ ns.accepted.repository | json }}
+      - tag: {{ ns.accepted.tag | json }}
+      - event_id: {{ ns.accepted.event_id | json }}
+      - timestamp: {{ ns.accepted.timestamp | json }}
 {%- endif %}

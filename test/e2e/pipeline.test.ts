@@ -1,7 +1,7 @@
 /**
  * The whole pipeline for real on this machine, brought up by the main command's own code
  * path (scripts/local-stack.sh → the Pulumi engine): build → push → registry notification
- * → hook proxy → salt-api → reactor → orchestration → minions, under load and faults.
+ * → hook proxy → salt-api → reactor → lifecycle runner → minions, under load and faults.
  *
  * Runs beside a user's own `local` environment: its own state dir, names and ports.
  */
@@ -346,10 +346,19 @@ describe("the local pipeline", () => {
       seen = (await masterAudit()).slice(auditBefore);
       const got = seen.filter((e) => e.event === "received");
       return got.length >= injected.length ? seen : undefined;
-    }).catch((e: Error) => {
-      // What did arrive, to tell a slow master from a lost or refused delivery.
+    }).catch(async (e: Error) => {
+      // What did arrive, to tell a slow master from a lost or refused delivery; and what the
+      // master logged about the ids that did not (a reactor or runner error names them).
+      const arrived = new Set(seen.map((a) => String(a.event_id)));
+      const missing = [...new Set(injected)].filter((id) => !arrived.has(id));
+      const log = await stack
+        .onHost(
+          "master",
+          `grep -h -F ${missing.map((id) => `-e '${id}'`).join(" ")} -e Traceback -e ERROR /var/log/salt/master | tail -n 40 || true`,
+        )
+        .catch((err: Error) => err.message);
       throw new Error(
-        `${e.message}; the audit since: ${JSON.stringify(seen.map((a) => [a.event, a.event_id, a.reason]))}`,
+        `${e.message}; the audit since: ${JSON.stringify(seen.map((a) => [a.event, a.event_id, a.reason]))}; missing ${JSON.stringify(missing)}; the master's log: ${log}`,
       );
     });
     expect(

@@ -346,7 +346,7 @@ export class Cluster {
     );
   }
 
-  /** Wait for the outcome of `digest` (optionally of a kind); fail fast if its orchestration failed without one. */
+  /** Wait for the outcome of `digest` (optionally of a kind); fail fast if its receive runner failed without one. */
   async outcome(digest: string, kind?: string, timeoutMs = 90_000): Promise<SaltEvent> {
     const match = (e: SaltEvent) =>
       e.tag === `saltpipe/deploy/${this.o.environment}/outcome` &&
@@ -360,12 +360,12 @@ export class Cluster {
         const failed = this.events.events.find(
           (e) =>
             /^salt\/run\/\d+\/ret$/.test(e.tag) &&
-            e.data.fun === "runner.state.orchestrate" &&
+            e.data.fun === "runner.saltpipe.receive" &&
             e.data.success === false &&
             JSON.stringify(e.data).includes(digest),
         );
         if (failed)
-          throw fatal(`orchestration of ${digest} failed: ${JSON.stringify(failed.data).slice(0, 3000)}`);
+          throw fatal(`saltpipe.receive of ${digest} failed: ${JSON.stringify(failed.data).slice(0, 3000)}`);
         return undefined;
       },
       timeoutMs,

@@ -122,6 +122,34 @@ test("a duplicate of the latest event and a replay of an earlier one start nothi
   expect((await status()).current).toBe(C);
 });
 
+test("a burst of 24 redeliveries back to back: every one is received and skipped, none is lost", async () => {
+  // The registry delivers at least once and stops at a 200: a delivery dropped between the
+  // hook and the runner (the reactor's pool, a failed reaction) would be lost for good.
+  const jobs = deployJobs().length;
+  const skippedBefore = cluster.deployEvents("skipped").length;
+  const ids = Array.from({ length: 24 }, (_, i) => `ev-burst-${i}`);
+  // One after the other, as fast as the proxy answers (the registry sends one at a time).
+  for (const [i, id] of ids.entries()) {
+    const odd = i % 2 === 1;
+    const sent = await cluster.push({
+      digest: odd ? C : B,
+      tag: odd ? "dev-c" : "dev-b",
+      id,
+      timestamp: ts(odd ? 3000 : 2000),
+    });
+    expect({ id, status: sent.status }).toEqual({ id, status: 200 });
+  }
+  const skipped = await cluster.events.waitForCount(
+    "24 skipped",
+    (e) => e.tag === `saltpipe/deploy/${ENV}/skipped` && ids.includes(String(e.data.event_id)),
+    ids.length,
+    120_000,
+  );
+  expect(skipped.map((e) => String(e.data.event_id)).sort()).toEqual([...ids].sort());
+  expect(cluster.deployEvents("skipped").length).toBe(skippedBefore + ids.length);
+  expect(deployJobs().length).toBe(jobs);
+});
+
 test("status: per-minion OS, Salt version, running digest; deploys with durations; audit; claim", async () => {
   const s = await status();
   expect(s.minions.map((m: { id: string }) => m.id)).toEqual([M1, M2]);

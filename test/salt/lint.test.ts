@@ -1,6 +1,6 @@
 /**
  * salt-lint (pinned in requirements/salt-lint.txt, installed by `npm run setup:salt`) on
- * every SLS of salt-states/ (formulas, reactor, orchestration, pillar top) with all rules on.
+ * every SLS of salt-states/ (formulas, reactors, pillar top) with all rules on.
  * pillar.example is linted too, with one rule off: 205 ("use .sls as a Salt State file
  * extension") - `pillar.example` is the formula convention's name for the example pillar,
  * not a state file. Jinja helpers (map.jinja, files/**.jinja) are not SLS and are covered by

@@ -3,7 +3,7 @@
  * temporary root, on free ports; stopped in afterAll even when a test fails.
  *
  * registry-style POST → nginx (Content-Type → application/json, body cap) → salt-api /hook
- * → reactor (verify, filter) → runner.state.orchestrate orch.deploy → saltpipe.rollout →
+ * → reactor (verify, filter) → runner.saltpipe.receive → the rollout →
  * state.sls app.deploy on the minion (test mode: the minion runs with `test: true`, so the
  * deploy is planned against this machine's docker engine but changes nothing) → outcome event.
  */
@@ -38,8 +38,8 @@ function bearer(): Record<string, string> {
 }
 
 const saltCmd = (args: string[], timeoutMs = 60_000) => cluster.salt(args, timeoutMs);
-const isOrchestrateStart = (e: SaltEvent) =>
-  /^salt\/run\/\d+\/new$/.test(e.tag) && e.data.fun === "runner.state.orchestrate";
+const isReceiveStart = (e: SaltEvent) =>
+  /^salt\/run\/\d+\/new$/.test(e.tag) && e.data.fun === "runner.saltpipe.receive";
 const isDeployJob = (e: SaltEvent) => /^salt\/job\/\d+\/new$/.test(e.tag) && e.data.fun === "state.sls";
 const outcomeOf = (digest: string) => (e: SaltEvent) =>
   e.tag === `saltpipe/deploy/${ENV}/outcome` && e.data.digest === digest;
@@ -72,7 +72,7 @@ test("salt-api alone refuses the registry's content type (why the hook proxy exi
   expect(res.status).toBe(406);
 });
 
-describe("webhook → reactor → orchestrate → app.deploy", () => {
+describe("webhook → reactor → saltpipe.receive → app.deploy", () => {
   let goodDigest = "";
   const goodId = `ev-good-${Date.now()}`;
   beforeAll(async () => {
@@ -128,7 +128,7 @@ describe("webhook → reactor → orchestrate → app.deploy", () => {
     expect(res.status).toBe(200);
     const outcome = await waitOutcome(goodDigest);
     const after = events().events.slice(since);
-    expect(after.filter(isOrchestrateStart)).toHaveLength(1);
+    expect(after.filter(isReceiveStart)).toHaveLength(1);
     expect(after.filter(isDeployJob)).toHaveLength(1);
     // No job or runner (other than the refusals) ever carried a refused request's digest.
     expect(

@@ -1,7 +1,7 @@
 /**
  * Every SLS of salt-states/ renders with the pinned Salt (`salt-call --local state.show_sls`)
  * for Ubuntu 24.04, CentOS Stream 9 and Debian 12 grains; the per-family package and
- * service names are asserted. The reactor and the orchestration render too
+ * service names are asserted. The reactors render too
  * (`slsutil.renderer` with the event's `tag`/`data`), for accepted and refused events.
  */
 import * as fs from "fs";
@@ -96,7 +96,7 @@ function setup(platform: Platform, extraPillar: Record<string, unknown> = {}): s
       file_roots: { base: [path.join(STATES_DIR, "salt"), STATES_DIR] },
       pillar_roots: { base: [path.join(STATES_DIR, "pillar"), path.join(dir, "pillar")] },
       grains: { ...PLATFORMS[platform], roles: ["app"], environment: "dev" },
-      // What the master config carries (read by orch and reactor through config.get).
+      // What the master config carries (read by the reactor through config.get).
       saltpipe: {
         environment: "dev",
         // The pillar top targets these minion ids (never grains).
@@ -290,47 +290,12 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
   });
 });
 
-describe("orchestration and reactor render", () => {
+describe("reactor render", () => {
   let dir: string;
   beforeAll(() => {
     dir = setup("debian-12");
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  test("orch.deploy hands the push (with its registry timestamp) to the saltpipe.receive runner", async () => {
-    const high = await showSls(dir, ["orch.deploy"], {
-      saltpipe_deploy: {
-        environment: "dev",
-        digest: DIGEST,
-        repository: "saltpipe/app",
-        tag: "dev-1",
-        event_id: "ev-1",
-        timestamp: "2026-11-25T10:00:00.123456789Z",
-      },
-    });
-    const receive = stateArgs(high, "saltpipe-orch-deploy-salt-runner-receive");
-    expect(receive).toMatchObject({
-      fun: "salt.runner",
-      args: {
-        name: "saltpipe.receive",
-        environment: "dev",
-        digest: DIGEST,
-        tag: "dev-1",
-        event_id: "ev-1",
-        timestamp: "2026-11-25T10:00:00.123456789Z",
-      },
-    });
-  });
-
-  test("orch.deploy refuses a request for another environment or a bad digest", async () => {
-    for (const req of [
-      { environment: "prod", digest: DIGEST },
-      { environment: "dev", digest: "sha256:xyz" },
-    ]) {
-      const high = await showSls(dir, ["orch.deploy"], { saltpipe_deploy: req });
-      expect(Object.keys(high)).toEqual(["saltpipe-orch-deploy-test-fail-without-changes"]);
-    }
-  });
 
   /** Render a reactor SLS for an event (`tag`, `data`), as the reactor does. */
   async function renderReactor(file: string, tag: string, data: unknown): Promise<Record<string, unknown>> {
@@ -387,23 +352,20 @@ describe("orchestration and reactor render", () => {
     registryEnvelope({ id: "ev-ok", repository: "saltpipe/app", tag, digest: DIGEST });
 
   test("accepts a manifest push of this environment's tag that the hook proxy authenticated", async () => {
-    const out = await react(ok(), PROXIED);
-    const reaction = out["saltpipe-reactor-registry-runner-state-orchestrate"] as Record<string, unknown[]>;
+    const body = ok();
+    const out = await react(body, PROXIED);
+    const reaction = out["saltpipe-reactor-registry-runner-saltpipe-receive"] as Record<string, unknown[]>;
     expect(reaction).toBeDefined();
-    const args = (reaction["runner.state.orchestrate"][0] as { args: Record<string, unknown>[] }).args;
-    expect(args[0]).toEqual({ mods: "orch.deploy" });
-    const sent = JSON.parse(ok()).events[0].timestamp;
-    expect(args[1]).toEqual({
-      pillar: {
-        saltpipe_deploy: {
-          environment: "dev",
-          repository: "saltpipe/app",
-          digest: DIGEST,
-          tag: "dev-1a2b3c4",
-          event_id: "ev-ok",
-          timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-        },
-      },
+    // Straight to the runner, with the registry's own timestamp (the runner orders pushes by it).
+    const args = (reaction["runner.saltpipe.receive"][0] as { args: Record<string, unknown>[] }).args;
+    const sent = JSON.parse(body).events[0].timestamp;
+    expect(Object.assign({}, ...args)).toEqual({
+      environment: "dev",
+      repository: "saltpipe/app",
+      digest: DIGEST,
+      tag: "dev-1a2b3c4",
+      event_id: "ev-ok",
+      timestamp: sent,
     });
     expect(sent).toMatch(/Z$/);
   });
@@ -466,7 +428,7 @@ describe("orchestration and reactor render", () => {
     ],
   ])("refuses %s", async (_name, body, headers, reason) => {
     const out = await react(body, headers as Record<string, string>);
-    expect(out["saltpipe-reactor-registry-runner-state-orchestrate"]).toBeUndefined();
+    expect(out["saltpipe-reactor-registry-runner-saltpipe-receive"]).toBeUndefined();
     expect(JSON.stringify(out)).not.toContain(hookProxyMarker(SECRET));
     const refused = out["saltpipe-reactor-registry-runner-saltpipe-refused"] as Record<string, unknown[]>;
     expect(refused).toBeDefined();

@@ -9,7 +9,7 @@ JSON-able data; a refused request returns ``{"result": False, "error": ..., "ret
 and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
 
 =====================================  ===============================================
-``saltpipe.receive env digest ...``     a verified push (orch/deploy.sls): dedupe, order,
+``saltpipe.receive env digest ...``     a verified push (reactor/registry.sls): dedupe, order,
                                         policy, approval, queue, deploy
 ``saltpipe.rollback env [to=DIGEST]``   redeploy the previous (or a named) digest
 ``saltpipe.approve env [digest=...]``   deploy the push waiting for approval
@@ -297,7 +297,7 @@ def _finish(lc, outcomes, digest):
 @_entry
 def receive(environment, digest, repository="", tag="", event_id="", timestamp="", deploy=True, jid=""):
     """
-    A verified registry push (handed over by orch/deploy.sls), or an ECR event from the
+    A verified registry push (handed over by reactor/registry.sls), or an ECR event from the
     ``saltpipe_sqs`` engine with ``deploy=False``: then the push is only recorded
     (``action: recorded``; the engine deletes the message and calls ``run_pending``).
 
