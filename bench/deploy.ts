@@ -89,6 +89,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
   const stopWatch = () => {
     w?.events.stop();
     w?.hooks.stop();
+    w?.jobs.stop();
     w = undefined;
   };
   try {

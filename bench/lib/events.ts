@@ -2,15 +2,25 @@
 import { waitFor } from "../../test/e2e/support/run";
 import { EventWatch, type LocalStack } from "../../test/e2e/support/stack";
 import { masterOf } from "./env";
-import { HookWatch } from "./probes";
+import { HookWatch, JobWatch, stampOf } from "./probes";
 
 export interface Watchers {
   events: EventWatch;
   hooks: HookWatch;
+  jobs: JobWatch;
 }
 
 export function watch(stack: LocalStack): Watchers {
-  return { events: new EventWatch(masterOf(stack)), hooks: new HookWatch(masterOf(stack)) };
+  const master = masterOf(stack);
+  return { events: new EventWatch(master), hooks: new HookWatch(master), jobs: new JobWatch(master) };
+}
+
+/** Epoch ms of the runner's `start` event of the deploy of `digest` (since event number `after`). */
+export function deployStartOf(w: Watchers, digest: string, after: number): number | undefined {
+  const start = w.events.events
+    .slice(after)
+    .find((e) => e.tag === "saltpipe/deploy/local/start" && e.data.digest === digest);
+  return start ? stampOf(start.data) : undefined;
 }
 
 export const OUTCOME = "saltpipe/deploy/local/outcome";

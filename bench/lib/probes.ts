@@ -22,12 +22,9 @@ export class HookWatch {
 
   private take(raw: Record<string, unknown>): void {
     const data = raw as {
-      _stamp?: string;
       post?: { events?: { action?: string; target?: { tag?: string; mediaType?: string } }[] };
     };
-    const stamp = Date.parse(
-      data._stamp && /[Z+]/.test(data._stamp.slice(19)) ? data._stamp : `${data._stamp}Z`,
-    );
+    const stamp = stampOf(raw);
     for (const ev of data.post?.events ?? []) {
       const tag = ev.target?.tag;
       if (ev.action !== "push" || !tag || !String(ev.target?.mediaType).includes("manifest")) continue;
@@ -41,6 +38,39 @@ export class HookWatch {
     const deadline = Date.now() + timeoutMs;
     while (!this.arrivals.has(tag) && Date.now() < deadline) await sleep(100);
     return this.arrivals.get(tag);
+  }
+
+  stop(): void {
+    this.watch.stop();
+  }
+}
+
+/** Epoch ms of an event's `_stamp` (the master's clock, UTC, written without a zone). */
+export function stampOf(data: Record<string, unknown>): number {
+  const stamp = String(data._stamp ?? "");
+  return Date.parse(/[Z+]/.test(stamp.slice(19)) ? stamp : `${stamp}Z`);
+}
+
+/** The jobs a deploy publishes to minions: the targets' ping, the prepare round, the batches. */
+const DEPLOY_JOBS = new Set(["test.ping", "state.sls", "saltpipe_app.deploy"]);
+
+/**
+ * Jobs the master publishes (`salt/job/<jid>/new`: fun, targets, `_stamp`); the reconcile
+ * pass's `saltpipe_app.running` does not count as a deploy's job.
+ */
+export class JobWatch {
+  private readonly watch: EventWatch;
+
+  constructor(masterContainer: string) {
+    this.watch = new EventWatch(masterContainer, { tagmatch: "salt/job/*/new" });
+  }
+
+  /** Epoch ms of the first deploy job published at or after `since` (undefined: none). */
+  firstDeployJob(since: number): number | undefined {
+    return this.watch.events
+      .filter((e) => DEPLOY_JOBS.has(String(e.data.fun)))
+      .map((e) => stampOf(e.data))
+      .find((at) => at >= since);
   }
 
   stop(): void {

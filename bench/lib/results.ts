@@ -21,6 +21,9 @@ export interface LoadSample {
   readonly latency?: number;
   /** Notification's arrival at the master (salt-api) → every minion serves it (pushes). */
   readonly fromHook?: number;
+  /** Notification's arrival → the runner's `start` event; → the deploy's first minion job published (ms, ours). */
+  readonly hookToStart?: number;
+  readonly hookToJob?: number;
   /** The rollback command's own run time, start to exit. */
   readonly command?: number;
   /** The orchestration's own duration from its outcome event (not the seed's). */

@@ -15,6 +15,8 @@ export interface PushSample {
   readonly sent: number;
   readonly p50?: number;
   readonly p99?: number;
+  readonly hookToStart?: number;
+  readonly hookToJob?: number;
 }
 
 export interface SizeFigures {
@@ -40,6 +42,9 @@ export interface Summary {
   readonly rollback_s?: number;
   readonly rollback_runner_s?: number;
   readonly down_minion_extra_s?: number;
+  /** Registry event received (the hook's `_stamp`) → the runner's start event / the first minion job published (ms, medians over our pushes). */
+  readonly event_to_start_ms?: number;
+  readonly event_to_job_ms?: number;
   readonly failed_requests: number;
   readonly sent_requests: number;
   readonly load_rps_per_proxy: number;
@@ -114,6 +119,8 @@ export function summarize(
     rollback_s: s(med(pick("rollback", 1))),
     rollback_runner_s: s(med(pick("rollback", 1), "runner")),
     down_minion_extra_s: s(downExtra),
+    event_to_start_ms: median(pick("ours", 1).map((x) => x.hookToStart)),
+    event_to_job_ms: median(pick("ours", 1).map((x) => x.hookToJob)),
     failed_requests: deploys.reduce((n, x) => n + x.failed, 0),
     sent_requests: deploys.reduce((n, x) => n + x.sent, 0),
     load_rps_per_proxy: loadRps,

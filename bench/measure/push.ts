@@ -6,7 +6,7 @@ import { waitFor } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
 import { BATCHES, DEFAULT_BATCH, LOAD_RPS, PUSHES, RUN_ID, SIZES, SKIP_SEED } from "../lib/config";
 import { allServed, elapsed, pushImage, underLoad } from "../lib/deploys";
-import { outcomeOf, type Watchers } from "../lib/events";
+import { deployStartOf, outcomeOf, type Watchers } from "../lib/events";
 import { converged, failedOf, type LoadSample, samples, samplesOf, type Variant } from "../lib/results";
 import { median, percentile, secs, table } from "../lib/stats";
 
@@ -40,7 +40,15 @@ async function onePush(
     // Ours: the next push must not queue behind this one's drain, so wait for its outcome event.
     const done = variant === "ours" ? await outcomeOf(w, image.digest, after) : {};
     if (variant === "seed") await seedJobsDone(stack);
-    return { latency: elapsed(all, pushedAt), fromHook: elapsed(all, hookAt), ...done };
+    const startAt = variant === "ours" ? deployStartOf(w, image.digest, after) : undefined;
+    const jobAt = variant === "ours" && hookAt !== undefined ? w.jobs.firstDeployJob(hookAt) : undefined;
+    return {
+      latency: elapsed(all, pushedAt),
+      fromHook: elapsed(all, hookAt),
+      hookToStart: startAt !== undefined && hookAt !== undefined ? startAt - hookAt : undefined,
+      hookToJob: jobAt !== undefined && hookAt !== undefined ? jobAt - hookAt : undefined,
+      ...done,
+    };
   });
   return image as PushedImage;
 }
@@ -70,7 +78,8 @@ export function pushSection(): string[] {
   out.push(
     `Each push under steady load (${LOAD_RPS} req/s per proxy; the scale sizes less, see Conditions). p95 is nearest-rank (of ${PUSHES} pushes it is the slowest). ` +
       `"ours": registry notification → reactor → the \`saltpipe.receive\` runner (rolling batches, health gate, blue/green); ` +
-      `"seed": the reactor runs \`state.highstate\` on every minion (no batches, no health gate, container replaced in place).\n`,
+      `"seed": the reactor runs \`state.highstate\` on every minion (no batches, no health gate, container replaced in place). ` +
+      `"hook → runner start": the notification's \`_stamp\` → the runner's \`saltpipe/deploy/local/start\` event; "hook → first minion job": → the first job the deploy publishes (the targets' ping), both on the master's clock.\n`,
   );
   const rows: string[][] = [];
   const latencyRow = (variant: Variant, size: number, batch: string, list: LoadSample[]) => {
@@ -86,6 +95,8 @@ export function pushSection(): string[] {
       secs(median(fh), 2),
       secs(percentile(fh, 0.95), 2),
       variant === "ours" ? secs(median(list.map((s) => s.runner)), 2) : "–",
+      variant === "ours" ? secs(median(list.map((s) => s.hookToStart)), 2) : "–",
+      variant === "ours" ? secs(median(list.map((s) => s.hookToJob)), 2) : "–",
       failedOf(list),
     ]);
   };
@@ -106,10 +117,12 @@ export function pushSection(): string[] {
         "median from hook",
         "p95 from hook",
         "runner median",
+        "hook → runner start",
+        "hook → first minion job",
         "failed / sent requests",
       ],
       rows,
-      [1, 4, 5, 6, 7, 8],
+      [1, 4, 5, 6, 7, 8, 9, 10],
     ),
   );
   return out;

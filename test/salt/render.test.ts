@@ -259,6 +259,21 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
     expect(Buffer.from(dataset.auths["10.0.0.10:5000"].auth, "base64").toString()).toBe("deploy:s3cret-pass");
   });
 
+  test("app.prepare plans exactly the deploy app.deploy makes (the same arguments), after the credentials", () => {
+    const plan = stateArgs(high, "app-prepare-saltpipe-app-planned");
+    const deploy = stateArgs(high, "app-deploy-saltpipe-app-deployed");
+    expect(plan.fun).toBe("saltpipe_app.planned");
+    const { order: _planOrder, ...planArgs } = plan.args;
+    const { order: _deployOrder, ...deployArgs } = deploy.args;
+    expect(planArgs).toEqual(deployArgs);
+    expect(plan.args).toMatchObject({
+      digest: DIGEST,
+      progress: "saltpipe/deploy/dev/minion",
+      require: [{ sls: "app.registry" }],
+    });
+    expect(high["app-prepare-saltpipe-app-planned"].__sls__).toBe("app.prepare");
+  });
+
   test("app.preswitch: the command (argv) from the new image's digest; nothing without a command", async () => {
     const h = await showSls(dir, ["app.preswitch"], {
       saltpipe_deploy: { digest: DIGEST, environment: "dev" },

@@ -16,9 +16,10 @@ One deploy (``deploy_one``):
    "no minion answered" is a failure.
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
-4. With more than one batch, the new image is first pulled on every target at once (the old
-   version serves meanwhile; best effort, bounded by the minions' pull timeout; not after a
-   failed renewal). Batches of ``state.sls app.deploy`` (health-gated blue/green on each
+4. With more than one batch, every target first prepares at once (``state.sls app.prepare``:
+   pulls the new image and plans the deploy; the old version serves meanwhile; best effort,
+   bounded by the minions' pull timeout; not after a failed renewal). Batches of the deploy
+   state (``saltpipe_app.deploy`` with the plan, or ``state.sls app.deploy``; health-gated blue/green on each
    minion; it returns once the new container serves, the old one drains detached behind the
    app's drain lock on that minion), renewing the claim before each (a failed renewal - the
    claim was taken over - stops the rollout there); stop at the first failed batch, and put
@@ -183,13 +184,14 @@ class Lifecycle:
                     failed, reason = True, f"pre-switch step failed on {answered[0]}: {comment}"[:500]
         if not failed:
             size = batch_size(self.settings.get("batch", "1"), len(answered))
-            # More than one batch: every target pulls the new image now, all at once,
-            # while the old version serves; each batch then starts from a local image. Best
-            # effort (a minion whose pull failed pulls again, and fails, in its batch). Only
-            # while holding the claim: after a failed renewal nothing is pulled, and the first
-            # batch's renewal stops the rollout (fencing).
+            # More than one batch: every target prepares now, all at once, while the old
+            # version serves (pulls the new image, plans the deploy), so each batch starts
+            # from a local image with one direct call. Best effort (a minion that did not
+            # prepare gets the whole deploy state in its batch). Only while holding the
+            # claim: after a failed renewal nothing is pulled, and the first batch's renewal
+            # stops the rollout (fencing).
             if size < len(answered) and self.renew():
-                self.port.pre_pull(answered, request)
+                self.port.prepare(answered, request)
             switched = []
             for index in range(0, len(answered), size):
                 group = answered[index : index + size]

@@ -1,5 +1,6 @@
 """
-saltpipe_app execution module: what app container serves on this minion (read-only).
+saltpipe_app execution module: what app container serves on this minion, the rollout's
+pre-pull, and the direct deploy of a planned digest.
 
 ``saltpipe_app.running`` is the cheap check the master uses for convergence and status:
 one ``docker inspect`` of the container the upstream file names (the marker written by the
@@ -13,6 +14,11 @@ one ``docker inspect`` of the container the upstream file names (the marker writ
 app's image, skipped when present, so the batches find it there; bounded by the same
 ``app:deploy:pull_timeout`` as the deploy state's pull. Best effort: the deploy state pulls
 (and fails) on its own when this did not work.
+
+``saltpipe_app.deploy <digest>`` (a rollout's batch after its prepare round): the
+``saltpipe_app.deployed`` state called directly with the arguments ``app.prepare`` planned
+for that digest on this minion (``write_plan``), returned like a ``state.sls`` return. One
+module call instead of a pillar compile, a module sync and an SLS render per batch.
 """
 
 import json
@@ -20,6 +26,7 @@ import os
 import re
 import shutil
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -31,6 +38,10 @@ DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 PULL_TIMEOUT = 120
 COMMAND_TIMEOUT = 60
 PULL_LOG_KEEP = 20
+# The deploy plan (saltpipe_app.planned → saltpipe_app.deploy): one file, the newest plan.
+PLAN_FILE = "deploy-plan.json"
+# The state key a direct deploy returns under, as state.sls app.deploy would.
+DEPLOY_KEY = "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-{name}_|-deployed"
 
 
 def __virtual__():
@@ -174,3 +185,69 @@ def pull(digest, timeout=None):
         "seconds": round(time.monotonic() - started, 3),
         "comment": f"pulled {ref}" if ok else f"docker pull {ref} failed: {(res.get('stderr') or '').strip()[:300]}",
     }
+
+
+def _plan_path():
+    return os.path.join(__opts__["cachedir"], "saltpipe", PLAN_FILE)
+
+
+def write_plan(digest, args):
+    """Keep ``args`` (the validated arguments of ``saltpipe_app.deployed``) as the plan for
+    ``digest``: mode 0600 (the app's environment is in it), written atomically."""
+    path = _plan_path()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"digest": digest, "at": round(time.time(), 3), "args": args}, fh, sort_keys=True)
+    os.replace(tmp, path)
+    return True
+
+
+def _read_plan(digest):
+    try:
+        with open(_plan_path(), encoding="utf-8") as fh:
+            plan = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(plan, dict) and plan.get("digest") == digest and isinstance(plan.get("args"), dict)
+    return plan["args"] if ok and plan["args"].get("digest") == digest else None
+
+
+def _deployed_state(test):
+    """The ``saltpipe_app.deployed`` state function, from a state loader of this job (cheap:
+    the loader is lazy) whose ``test`` is the caller's, not the minion config's."""
+    import salt.loader  # pylint: disable=import-outside-toplevel
+
+    opts = dict(__opts__, test=bool(test))
+    states = salt.loader.states(opts, __salt__, __utils__, salt.loader.serializers(opts), context=__context__)
+    return states["saltpipe_app.deployed"]
+
+
+def deploy(digest, test=False):
+    """
+    Deploy ``digest`` with the plan ``app.prepare`` made for it here: the same
+    ``saltpipe_app.deployed`` state, the same arguments, the same health gate, switch and
+    detached drain; the return is shaped like ``state.sls app.deploy``'s
+    (``{<state key>: {result, changes, comment, duration}}``). Without a plan for this digest
+    it fails and changes nothing (the rollout then knows the old version still serves).
+
+    .. code-block:: bash
+
+        salt minion-1 saltpipe_app.deploy sha256:0123...
+    """
+    name = str((__pillar__.get("app") or {}).get("name") or "app")
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+        return {DEPLOY_KEY.format(name=name): {"result": False, "changes": {}, "duration": 0, "comment": f"invalid digest {str(digest)[:100]!r}"}}
+    args = _read_plan(digest)
+    if args is None:
+        comment = f"no deploy plan for {digest} on this minion (state.sls app.prepare makes it); nothing changed"
+        return {DEPLOY_KEY.format(name=name): {"result": False, "changes": {}, "duration": 0, "comment": comment}}
+    started = time.monotonic()
+    try:
+        ret = _deployed_state(test)(**args)
+    except Exception:  # pylint: disable=broad-except
+        # As the state system reports a state that raised: the rollout puts the minion back.
+        ret = {"result": False, "changes": {}, "comment": f"An exception occurred in saltpipe_app.deploy:\n{traceback.format_exc()[-1500:]}"}
+    ret["duration"] = round((time.monotonic() - started) * 1000, 3)
+    return {DEPLOY_KEY.format(name=args["name"]): ret}

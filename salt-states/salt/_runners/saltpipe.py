@@ -121,6 +121,7 @@ class SaltPort:
         # Deploys always run for real; a plan-only master (the real-Salt test harness) plans.
         self.plan_only = bool(settings.get("plan_only"))
         self.client = salt.client.get_local_client(__opts__["conf_file"])
+        self._planned = (None, frozenset())  # (request, minions) of the last prepare()
 
     def fire(self, tag, data):
         _fire(tag, data)
@@ -183,19 +184,35 @@ class SaltPort:
                 unseen.add(mid)
         return unseen, connected
 
-    def pre_pull(self, minions, request):
+    def prepare(self, minions, request):
         """
-        ``saltpipe_app.pull`` of the request's digest on ``minions``, all at once (best
-        effort; each minion bounds its pull by ``app:deploy:pull_timeout``, the master waits at
-        most the deploy timeout). Not on a plan-only master: a plan changes nothing. The
-        returns stay here (a failed pull is retried, and reported, by the minion's batch).
+        ``state.sls app.prepare`` of the request on ``minions``, all at once, before the first
+        of several batches while the old version serves: the registry credentials, the
+        modules synced, the image pulled (each minion bounds its pull by
+        ``app:deploy:pull_timeout``), and the deploy's arguments rendered once into a plan on
+        the minion. A batch of planned minions is then one direct ``saltpipe_app.deploy``
+        call (no pillar compile, no render, no sync per batch). Best effort: a minion whose
+        prepare failed gets the whole ``state.sls app.deploy`` in its batch (which pulls, and
+        fails, on its own). Not on a plan-only master: a plan changes nothing.
+        Returns the minions planned.
         """
+        self._planned = (None, frozenset())
         if self.plan_only:
-            return {}
-        returns = self.client.cmd(
-            list(minions), "saltpipe_app.pull", [request["digest"]], tgt_type="list", timeout=self.timeout
-        ) or {}
-        return {m: returns.get(m) for m in minions}
+            return set()
+        pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request)}
+        prepared = self._sls(minions, "app.prepare", pillar, self.timeout, fun="planned")
+        planned = {m for m, r in prepared.items() if r["result"]}
+        self._planned = (request, frozenset(planned))
+        return planned
+
+    def _returns(self, minions, returns, digest, timeout, fun, planned=False):
+        out = {}
+        for mid in minions:
+            if mid not in returns:
+                out[mid] = {"result": False, "changed": False, "switched": True, "comment": "no return within the timeout", "duration": timeout}
+            else:
+                out[mid] = results.minion_result(returns[mid].get("ret"), digest, fun, planned=planned)
+        return out
 
     def _sls(self, minions, sls, pillar, timeout, fun="deployed"):
         returns = self.client.cmd(
@@ -203,16 +220,18 @@ class SaltPort:
             # test=False: a minion configured with `test: True` must not plan and "succeed".
             kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules", "test": self.plan_only},
         ) or {}
-        out = {}
-        digest = pillar["saltpipe_deploy"]["digest"]
-        for mid in minions:
-            if mid not in returns:
-                out[mid] = {"result": False, "changed": False, "switched": True, "comment": "no return within the timeout", "duration": timeout}
-            else:
-                out[mid] = results.minion_result(returns[mid].get("ret"), digest, fun, planned=self.plan_only)
-        return out
+        return self._returns(minions, returns, pillar["saltpipe_deploy"]["digest"], timeout, fun, self.plan_only)
 
     def apply(self, minions, request):
+        prepared, planned = self._planned
+        if request is prepared and set(minions) <= planned:
+            # This deploy's own prepare() planned them: the deploy state with those arguments.
+            digest = request["digest"]
+            returns = self.client.cmd(
+                list(minions), "saltpipe_app.deploy", [digest], tgt_type="list", timeout=self.timeout,
+                full_return=True, kwarg={"test": False},
+            ) or {}
+            return self._returns(minions, returns, digest, self.timeout, "deployed")
         pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request)}
         return self._sls(minions, "app.deploy", pillar, self.timeout)
 

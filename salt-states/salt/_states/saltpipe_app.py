@@ -43,6 +43,7 @@ or ``failed`` (with the reason). Events carry the summary only, never app output
 """
 
 import fcntl
+import inspect
 import json
 import logging
 import os
@@ -652,6 +653,46 @@ def _deploy_locked(
         f"after {time.monotonic() - started:.1f}s"
         + (f"; {'draining' if mode == 'detached' else 'drained'} {', '.join(draining)}" if draining else "")
     )
+    return ret
+
+
+def planned(name, **kwargs):
+    """
+    Plan the deploy that ``deployed`` would make with the same arguments, and pull its image:
+    the rollout's prepare round (``app.prepare``) on every target at once, before its first
+    batch, while the old version serves. The plan (the validated arguments) goes to
+    ``<cachedir>/saltpipe/deploy-plan.json`` (mode 0600, one plan: the newest); the batch then
+    runs ``saltpipe_app.deploy <digest>``, which calls ``deployed`` with it - no pillar
+    compile, no render, no sync per batch. Touches no container and no proxy. The pull is
+    best effort (``saltpipe_app.pull``, noted for the drain finisher): ``deployed`` pulls
+    again, and fails, when it did not work.
+    """
+    ret = {"name": name, "changes": {}, "result": False, "comment": ""}
+    args = {k: v for k, v in kwargs.items() if not k.startswith("__")}
+    args["name"] = name
+    unknown = sorted(set(args) - set(inspect.signature(deployed).parameters))
+    if unknown:
+        ret["comment"] = f"unknown argument(s) of saltpipe_app.deployed: {', '.join(unknown)}"
+        return ret
+    errors = _validate(
+        name, args.get("image"), args.get("digest"), args.get("port"), args.get("health_path", "/healthz"),
+        dict(args.get("slots") or {"blue": 18081, "green": 18082}), args.get("bind_address", "127.0.0.1"),
+        dict(args.get("env") or {}), {k: str(v) for k, v in (args.get("labels") or {}).items()},
+    )
+    if errors:
+        ret["comment"] = "; ".join(errors)
+        return ret
+    digest = args["digest"]
+    if __opts__.get("test"):
+        ret["result"] = None
+        ret["comment"] = f"would plan the deploy of {digest} and pull it"
+        return ret
+    __salt__["saltpipe_app.write_plan"](digest, args)
+    pull = __salt__["saltpipe_app.pull"](digest, timeout=args.get("pull_timeout"))
+    ret["result"] = True
+    ret["comment"] = f"planned {digest}; {pull.get('comment', '')}"
+    if pull.get("pulled"):
+        ret["changes"] = {"pulled": f"{args['image']}@{digest}"}
     return ret
 
 

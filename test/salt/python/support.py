@@ -36,9 +36,9 @@ class FakePort:
             return sorted(m for m in only if m in live), []
         return sorted(live), sorted(self.silent)
 
-    def pre_pull(self, minions, request):
+    def prepare(self, minions, request):
         self.pulled = getattr(self, "pulled", []) + [(list(minions), request["digest"])]
-        return {m: {"result": True} for m in minions}
+        return set(minions)
 
     def apply(self, minions, request):
         self.applied.append((list(minions), request["digest"], request.get("kind")))

@@ -353,6 +353,75 @@ class PrePullModuleTest(unittest.TestCase):
         self.assertEqual(self.calls, [])
 
 
+class PlanTest(unittest.TestCase):
+    """app.prepare's ``planned`` state and the batch's direct ``saltpipe_app.deploy``."""
+
+    ARGS = {"image": IMAGE, "digest": B, "port": 8080, "slots": {"blue": 18081, "green": 18082},
+            "env": {"SECRET_ISH": "x"}, "labels": {"saltpipe.tag": "dev-1"}, "pull_timeout": 77}
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.pulled = []
+        self.mod = load(MODULE, "saltpipe_app_module_plan_under_test", opts={"cachedir": self.tmp},
+                        pillar={"app": {"name": "app"}}, context={}, utils={}, salt={})
+        self.state = load(STATE, "saltpipe_app_state_plan_under_test", opts={"cachedir": self.tmp}, salt={
+            "saltpipe_app.write_plan": self.mod.write_plan,
+            "saltpipe_app.pull": lambda digest, timeout=None: self.pulled.append((digest, timeout)) or {"result": True, "pulled": True, "comment": "pulled"},
+        })
+
+    def test_a_plan_keeps_the_validated_arguments_privately_and_pulls(self):
+        ret = self.state.planned("app", __id__="x", __sls__="app.prepare", **self.ARGS)
+        self.assertTrue(ret["result"], ret)
+        self.assertEqual(self.pulled, [(B, 77)])
+        path = os.path.join(self.tmp, "saltpipe", "deploy-plan.json")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path, encoding="utf-8") as fh:
+            self.assertEqual(json.load(fh)["args"], dict(self.ARGS, name="app"))
+
+    def test_a_bad_or_unknown_argument_plans_nothing(self):
+        for bad in ({"digest": "sha256:nothex"}, {"port": 0}, {"colour": "blue"}):
+            ret = self.state.planned("app", **dict(self.ARGS, **bad))
+            self.assertFalse(ret["result"])
+            self.assertIn(next(iter(bad)) if "colour" in bad else "invalid", ret["comment"])
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "saltpipe", "deploy-plan.json")))
+        self.assertEqual(self.pulled, [])
+
+    def test_the_direct_deploy_calls_the_state_with_the_plan_and_returns_like_state_sls(self):
+        self.state.planned("app", **self.ARGS)
+        seen = []
+
+        def deployed(**kwargs):
+            seen.append(kwargs)
+            return {"name": "app", "result": True, "changes": {"new": 1}, "comment": f"app serves {B}"}
+
+        self.mod._deployed_state = lambda test: deployed
+        ret = self.mod.deploy(B)
+        self.assertEqual(seen, [dict(self.ARGS, name="app")])
+        ((key, chunk),) = ret.items()
+        self.assertEqual(key, "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-app_|-deployed")
+        self.assertTrue(chunk["result"])
+        self.assertIsInstance(chunk["duration"], float)
+
+    def test_without_a_plan_for_that_digest_nothing_runs(self):
+        self.state.planned("app", **self.ARGS)
+        self.mod._deployed_state = lambda test: self.fail("the state ran without a plan")
+        (chunk,) = self.mod.deploy(C).values()
+        self.assertFalse(chunk["result"])
+        self.assertIn("no deploy plan for", chunk["comment"])
+        self.assertEqual(chunk["changes"], {})
+
+    def test_a_state_that_raises_reads_as_raised(self):
+        self.state.planned("app", **self.ARGS)
+
+        def boom(**_):
+            raise RuntimeError("docker went away")
+
+        self.mod._deployed_state = lambda test: boom
+        (chunk,) = self.mod.deploy(B).values()
+        self.assertFalse(chunk["result"])
+        self.assertIn("An exception occurred", chunk["comment"])
+
+
 class _Client:
     """Answers every call with ``answers``, or call N with ``answers[N]`` when given a list."""
 
@@ -388,6 +457,7 @@ class SaltPortTest(unittest.TestCase):
         port = object.__new__(runner.SaltPort)
         port.env, port.role, port.tgt, port.timeout = "dev", "app", self.TGT, 300
         port.plan_only, port.client = plan_only, _Client(answers)
+        port._planned = (None, frozenset())
         return port
 
     def setUp(self):
@@ -426,14 +496,28 @@ class SaltPortTest(unittest.TestCase):
         self.assertEqual(port.targets(), (["m1"], ["m2"]))
         self.assertEqual(port.client.calls[0][0], self.TGT)
 
-    def test_the_pre_pull_is_not_run_by_a_plan_only_master(self):
+    def test_prepare_plans_on_a_real_master_only_and_a_planned_batch_is_one_direct_call(self):
         port = self.port(_Ck([], [], {}), {}, plan_only=True)
-        self.assertEqual(port.pre_pull(["m1"], {"digest": B}), {})
+        self.assertEqual(port.prepare(["m1"], {"digest": B}), set())
         self.assertEqual(port.client.calls, [])
-        port = self.port(_Ck([], [], {}), {"m1": {"result": True}})
-        self.assertEqual(port.pre_pull(["m1"], {"digest": B}), {"m1": {"result": True}})
-        self.assertEqual(port.client.calls[0][1:3], ("saltpipe_app.pull", ([B],)))
 
+        def chunk(fun, sls, result, comment):
+            return {"ret": {f"saltpipe_app_|-app-{sls}-saltpipe-app-{fun}_|-app_|-{fun}": {
+                "result": result, "changes": {}, "comment": comment, "duration": 1}}}
+
+        planned, unplanned = chunk("planned", "prepare", True, "planned"), chunk("planned", "prepare", False, "no")
+        deployed = chunk("deployed", "deploy", True, f"app serves {B} from app-blue")
+        port = self.port(_Ck([], [], {}), [{"m1": planned, "m2": unplanned}, {"m1": deployed}, {"m2": deployed}, {"m1": deployed}])
+        request = {"digest": B}
+        self.assertEqual(port.prepare(["m1", "m2"], request), {"m1"})
+        self.assertEqual(port.client.calls[0][1:3], ("state.sls", (["app.prepare"],)))
+        self.assertEqual(port.client.calls[0][3]["kwarg"]["pillar"]["saltpipe_deploy"]["digest"], B)
+        self.assertTrue(port.apply(["m1"], request)["m1"]["result"])
+        self.assertEqual(port.client.calls[1][1:3], ("saltpipe_app.deploy", ([B],)))
+        # m2 did not prepare, and a revert is another request: the whole deploy state.
+        self.assertTrue(port.apply(["m2"], request)["m2"]["result"])
+        port.apply(["m1"], dict(request, kind="rollback"))
+        self.assertEqual([c[1:3] for c in port.client.calls[2:]], [("state.sls", (["app.deploy"],))] * 2)
 
 if __name__ == "__main__":
     unittest.main()

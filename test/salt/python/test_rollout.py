@@ -19,7 +19,7 @@ def push(env, n, order=None):
 
 class RolloutTest(unittest.TestCase):
     def test_with_more_than_one_batch_every_target_pulls_first_all_at_once(self):
-        # pre-pull before the first batch; none when one batch takes every minion.
+        # prepare (pull + plan) before the first batch; none when one batch takes every minion.
         env = Env(port=FakePort(minions=("m1", "m2", "m3")))
         lc, _, _ = push(env, 1)
         (outcome,) = lc.drive()
@@ -31,8 +31,8 @@ class RolloutTest(unittest.TestCase):
         lc.drive()
         self.assertFalse(hasattr(env.port, "pulled"))
 
-    def test_a_deploy_that_lost_its_claim_before_the_pre_pull_pulls_nothing_and_stops(self):
-        # + fencing: the pre-pull runs only after a successful renewal.
+    def test_a_deploy_that_lost_its_claim_before_the_prepare_round_pulls_nothing_and_stops(self):
+        # + fencing: the prepare round runs only after a successful renewal.
         env = Env(port=FakePort(minions=("m1", "m2", "m3")))
         lc, _, _ = push(env, 1)
         real_targets = env.port.targets
@@ -47,7 +47,7 @@ class RolloutTest(unittest.TestCase):
         (outcome,) = lc.drive()
         self.assertFalse(outcome["result"])
         self.assertIn("lost the deploy claim", outcome["reason"])
-        self.assertFalse(hasattr(env.port, "pulled"), "no pre-pull without the claim")
+        self.assertFalse(hasattr(env.port, "pulled"), "no prepare round without the claim")
         self.assertEqual((outcome["batches"], env.port.applied), ([], []))
 
     def test_a_push_deploys_in_batches_and_becomes_current(self):
