@@ -24,7 +24,10 @@ string, and every value that reaches an argv is validated first):
    at first, backing off to ``health_interval``.
    On failure: remove the new container, leave the old one serving, fail the state.
 5. Rewrite the upstream file atomically, ``nginx -t``, ``nginx -s reload`` (restored and
-   rolled back if either fails).
+   rolled back if either fails), then wait (up to 5 s, polling /proc) until every worker of
+   the nginx master (``nginx_pid_file``) that accepts connections is one the reload started:
+   the reload is only a signal, and until then a new connection may still reach an old
+   worker, which proxies to the old container.
 6. Hand the old container to a detached finisher and return: after ``switch_grace_seconds``
    it stops it with ``docker stop -t <drain_seconds>`` (SIGTERM: the app drains in-flight
    requests), removes it and prunes images beyond the last ``keep_images`` deployed. The
@@ -81,6 +84,10 @@ INSPECT_EVERY_SECONDS = 0.5
 # Seconds a deploy waits, beyond drain_seconds + switch_grace_seconds, for the previous
 # deploy's drain on this minion to end (see _drain_lock).
 DRAIN_WAIT_MARGIN_SECONDS = 30
+# After `nginx -s reload` (a signal only): how long, and how often, to watch the nginx
+# master's workers until every one that accepts connections is one the reload started.
+RELOAD_WAIT_SECONDS = 5
+RELOAD_POLL_SECONDS = 0.01
 
 
 def __virtual__():
@@ -227,6 +234,52 @@ def _write_atomic(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _accepting_workers(pid_file):
+    """
+    PIDs of the nginx master's workers that still accept connections, or None when no
+    master is found (no pid file: nothing to wait for). A worker told to stop by a reload
+    retitles itself "worker process is shutting down" and closes its listen sockets.
+    """
+    try:
+        with open(pid_file, encoding="ascii") as fh:
+            master = int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+    workers = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            if ppid != master:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                title = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not readable
+        if b"worker process" in title and b"shutting down" not in title:
+            workers.add(int(entry))
+    return workers
+
+
+def _await_reload(pid_file, before, bound=RELOAD_WAIT_SECONDS):
+    """
+    Wait until every accepting worker is new (none of ``before``): from then on each new
+    connection gets the new upstream. True when seen, False when ``bound`` s passed first.
+    """
+    if before is None:
+        return True
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        now = _accepting_workers(pid_file)
+        if now is None or (now and not now & before):
+            time.sleep(RELOAD_POLL_SECONDS)  # the retitle comes just before the close
+            return True
+        time.sleep(RELOAD_POLL_SECONDS)
+    return False
 
 
 def _wait_healthy(docker, container, url, timeout, interval):
@@ -446,6 +499,7 @@ def deployed(
     upstream_file="/etc/nginx/saltpipe/app-upstream.conf",
     nginx_test_cmd=("nginx", "-t", "-q"),
     nginx_reload_cmd=("nginx", "-s", "reload"),
+    nginx_pid_file="/run/nginx.pid",
     docker_cli="/usr/bin/docker",
     docker_config_dir="",
     env=None,
@@ -485,8 +539,8 @@ def deployed(
         return _deploy_locked(
             ret, hold, name, image, digest, port, ref, test, docker, health_path, health_timeout,
             health_interval, drain_seconds, switch_grace_seconds, keep_images, slots, bind_address,
-            upstream_file, nginx_test_cmd, nginx_reload_cmd, docker_cli, env, labels, progress,
-            pull_timeout,
+            upstream_file, nginx_test_cmd, nginx_reload_cmd, nginx_pid_file, docker_cli, env, labels,
+            progress, pull_timeout,
         )
     finally:
         if hold["fd"] is not None:
@@ -496,8 +550,8 @@ def deployed(
 def _deploy_locked(
     ret, hold, name, image, digest, port, ref, test, docker, health_path, health_timeout,
     health_interval, drain_seconds, switch_grace_seconds, keep_images, slots, bind_address,
-    upstream_file, nginx_test_cmd, nginx_reload_cmd, docker_cli, env, labels, progress,
-    pull_timeout,
+    upstream_file, nginx_test_cmd, nginx_reload_cmd, nginx_pid_file, docker_cli, env, labels,
+    progress, pull_timeout,
 ):  # pylint: disable=too-many-arguments
     """The body of ``deployed`` (holding the drain lock unless ``test``)."""
     if not shutil.which(docker_cli) and not os.path.isfile(docker_cli):
@@ -591,6 +645,7 @@ def _deploy_locked(
             with open(upstream_file, encoding="utf-8") as fh:
                 previous_text = fh.read()
         _write_atomic(upstream_file, _upstream_text(name, f"{bind_address}:{new_port}", new))
+        old_workers = _accepting_workers(nginx_pid_file)
         for what, cmd in (("nginx config test", nginx_test_cmd), ("nginx reload", nginx_reload_cmd)):
             res = _run(list(cmd))
             if not res["ok"]:
@@ -600,6 +655,8 @@ def _deploy_locked(
                     os.unlink(upstream_file)
                 _run(list(nginx_reload_cmd))
                 raise _Fail(f"{what} failed: {(res.get('stderr') or res.get('stdout') or '').strip()[:500]}")
+        if not _await_reload(nginx_pid_file, old_workers):
+            log.warning("saltpipe: nginx workers of %s not renewed %ss after the reload", nginx_pid_file, RELOAD_WAIT_SECONDS)
         _progress(progress, "switched", digest=digest, container=new_name, upstream=f"{bind_address}:{new_port}")
     except _Fail as exc:
         _progress(progress, "failed", digest=digest, container=new_name, reason=str(exc)[:500])

@@ -253,6 +253,7 @@ class DeployedTest(unittest.TestCase):
             name="app", image=IMAGE, digest=self.NEW, port=8080, health_timeout=1, health_interval=0.1,
             drain_seconds=3, switch_grace_seconds=0, slots=self.ports, upstream_file=self.upstream,
             nginx_test_cmd=["true"], nginx_reload_cmd=["true"], docker_cli=self.cli,
+            nginx_pid_file=os.path.join(self.tmp, "no-nginx.pid"),
             progress="saltpipe/deploy/dev/minion", pull_timeout=77, command_timeout=33,
         )
         kwargs.update(over)
@@ -283,6 +284,38 @@ class DeployedTest(unittest.TestCase):
             [c[:2] for c in read_calls(self.finisher_calls)][:2], [["stop", "-t"], ["rm", "-f"]]
         )
         self.assertIn(["stop", "-t", "3", "app-green"], read_calls(self.finisher_calls))
+
+    def test_switched_is_reported_once_the_reload_renewed_the_workers(self):
+        pid_file = os.path.join(self.tmp, "nginx.pid")
+        with open(pid_file, "w", encoding="ascii") as fh:
+            fh.write(f"{os.getpid()}\n")
+        old = fake_worker("nginx: worker process")
+        workers = [old]
+        time.sleep(0.1)
+        reloaded = {}
+
+        def renew():
+            time.sleep(0.3)
+            workers.append(fake_worker("nginx: worker process"))
+            old.kill()
+
+        def run_all(argv, timeout=None, **_):
+            if argv == ["fake-reload"]:
+                reloaded["at"] = time.monotonic()
+                threading.Thread(target=renew).start()
+            return self.run_all(argv, timeout)
+
+        self.mod.__salt__["cmd.run_all"] = run_all
+        self.mod.__salt__["event.fire_master"] = lambda data, tag: self.events.append((tag, time.monotonic()))
+        try:
+            ret = self.deploy(nginx_reload_cmd=["fake-reload"], nginx_pid_file=pid_file)
+        finally:
+            for proc in workers:
+                proc.kill()
+                proc.wait()
+        self.assertTrue(ret["result"], ret["comment"])
+        switched = dict((tag.rsplit("/", 1)[-1], at) for tag, at in self.events)["switched"]
+        self.assertGreaterEqual(switched - reloaded["at"], 0.3, "not before the old worker is gone")
 
     def test_a_failed_health_gate_keeps_app_output_out_of_the_events_and_releases_the_lock(self):
         self.server.status = 500
@@ -323,6 +356,68 @@ class DeployedTest(unittest.TestCase):
         self.assertIsNone(ret["result"])
         self.assertIn("would deploy", ret["comment"])
         self.assertEqual(self.events, [])
+
+
+def fake_worker(title):
+    """A child of this process titled like an nginx worker (this process plays the master)."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+
+    return subprocess.Popen(["bash", "-c", f"exec -a '{title}' sleep 30"])
+
+
+class ReloadWaitTest(unittest.TestCase):
+    """After ``nginx -s reload`` the state waits until no old worker accepts connections."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.mod = load_state(self.tmp)
+        self.pid_file = os.path.join(self.tmp, "nginx.pid")
+        with open(self.pid_file, "w", encoding="ascii") as fh:
+            fh.write(f"{os.getpid()}\n")
+        self.procs = []
+
+    def tearDown(self):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+    def worker(self, title="nginx: worker process"):
+        proc = fake_worker(title)
+        self.procs.append(proc)
+        time.sleep(0.1)  # exec'd under its title
+        return proc
+
+    def test_only_the_masters_accepting_workers_count(self):
+        old = self.worker()
+        self.worker("nginx: worker process is shutting down")
+        self.assertEqual(self.mod._accepting_workers(self.pid_file), {old.pid})
+        self.assertIsNone(self.mod._accepting_workers(os.path.join(self.tmp, "absent.pid")))
+        self.assertIsNone(self.mod._accepting_workers(""))
+
+    def test_the_wait_ends_when_every_accepting_worker_is_new(self):
+        old = self.worker()
+        before = self.mod._accepting_workers(self.pid_file)
+
+        def reload():
+            time.sleep(0.3)
+            self.worker()
+            old.kill()
+
+        threading.Thread(target=reload).start()
+        started = time.monotonic()
+        self.assertTrue(self.mod._await_reload(self.pid_file, before, bound=5))
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertLess(time.monotonic() - started, 2)
+
+    def test_a_reload_that_renews_nothing_is_bounded(self):
+        self.worker()
+        before = self.mod._accepting_workers(self.pid_file)
+        started = time.monotonic()
+        self.assertFalse(self.mod._await_reload(self.pid_file, before, bound=0.3))
+        self.assertLess(time.monotonic() - started, 1)
+
+    def test_no_master_is_no_wait(self):
+        self.assertTrue(self.mod._await_reload(os.path.join(self.tmp, "absent.pid"), None, bound=5))
 
 
 class PrePullModuleTest(unittest.TestCase):
