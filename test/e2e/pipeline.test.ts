@@ -22,6 +22,10 @@ const LOAD_RPS_PER_PROXY = 20;
 const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
 /** Where the master keeps the environments' records and audit trails (<cachedir>/saltpipe). */
 const MASTER_STATE_DIR = "/var/cache/salt/master/saltpipe";
+/** A minion's deploy plan (salt/_modules/saltpipe_app.py, <cachedir>/saltpipe). */
+const MINION_PLAN = "/var/cache/salt/minion/saltpipe/deploy-plan.json";
+/** Where `up` uploads salt-states/ on the master (a file root: part of the generation). */
+const MASTER_STATES_DIR = "/srv/saltpipe/salt-states";
 /** deploy.keepImages of the committed local stack (the default). */
 const KEEP_IMAGES = 3;
 
@@ -40,6 +44,16 @@ async function waitServing(version: string, timeoutMs = DEPLOY_BOUND_MS): Promis
     (await served()).every((v) => v === version) ? true : undefined,
   );
   return Date.now() - start;
+}
+
+/** Waits until the (re)started master answers with both minions, then watches its events anew. */
+async function masterAnswers(): Promise<void> {
+  await waitFor("the master to answer with both minions", 180_000, async () => {
+    const out = await stack.onHost("master", "salt --out=txt --timeout=5 '*' test.ping || true");
+    return out.includes("minion-1: True") && out.includes("minion-2: True") ? true : undefined;
+  });
+  events.stop();
+  events = new EventWatch(stack.container("master"));
 }
 
 /** The outcome event of the deploy of `digest`. */
@@ -309,12 +323,7 @@ describe("the local pipeline", () => {
 
   test("the master restarted between two pushes: the next push still deploys", async () => {
     await docker("restart", "-t", "5", stack.container("master"));
-    await waitFor("the master to answer with both minions", 180_000, async () => {
-      const out = await stack.onHost("master", "salt --out=txt --timeout=5 '*' test.ping || true");
-      return out.includes("minion-1: True") && out.includes("minion-2: True") ? true : undefined;
-    });
-    events.stop();
-    events = new EventWatch(stack.container("master"));
+    await masterAnswers();
     v6 = await stack.pushVersion(outputs.registry, "v6");
     timings.afterMasterRestart = await waitServing("v6", 2 * DEPLOY_BOUND_MS);
   });
@@ -400,28 +409,35 @@ describe("the local pipeline", () => {
 
   test("the master killed during a deploy and started again: the environment ends on the newest digest, no claim is left", async () => {
     const v9 = await stack.push(await stack.build(outputs.registry, "v9"));
-    await waitFor("the deploy of v9 to start", DEPLOY_BOUND_MS, async () =>
-      events.matching("saltpipe/deploy/local/start").some((e) => e.data.digest === v9.digest)
+    // Killed as soon as the first batch's minion has started the new container: the deploy is
+    // under way (however fast it is), and the second batch has not begun.
+    await waitFor("the first minion to start v9's container", DEPLOY_BOUND_MS, async () =>
+      events
+        .matching("saltpipe/deploy/local/minion/start")
+        .some((e) => JSON.stringify(e.data).includes(v9.digest))
         ? true
         : undefined,
     );
-    await sleep(1000); // inside the first batch's state run
     await docker("kill", stack.container("master"));
     events.stop();
     const start = Date.now();
     await docker("start", stack.container("master"));
-    await waitServing("v9", 3 * DEPLOY_BOUND_MS);
-    timings.masterKilledToServing = Date.now() - start;
-    const status = await waitFor("the record to settle on v9 with no claim", 120_000, async () => {
-      const now = await masterStatus().catch(() => undefined);
-      return now?.current === v9.digest && now.claim === null ? now : undefined;
-    });
-    expect(overlapping(status.deploys)).toEqual([]);
-    // It really died mid-deploy: its claim was taken over, not found released.
-    expect(await masterAudit()).toContainEqual(
-      expect.objectContaining({ event: "claim-taken-over", digest: v9.digest }),
-    );
-    events = new EventWatch(stack.container("master"));
+    try {
+      await waitServing("v9", 3 * DEPLOY_BOUND_MS);
+      timings.masterKilledToServing = Date.now() - start;
+      const status = await waitFor("the record to settle on v9 with no claim", 120_000, async () => {
+        const now = await masterStatus().catch(() => undefined);
+        return now?.current === v9.digest && now.claim === null ? now : undefined;
+      });
+      expect(overlapping(status.deploys)).toEqual([]);
+      // It really died mid-deploy: its claim was taken over, not found released.
+      expect(await masterAudit()).toContainEqual(
+        expect.objectContaining({ event: "claim-taken-over", digest: v9.digest }),
+      );
+    } finally {
+      // The next tests read the restarted master's events (even when this one failed).
+      events = new EventWatch(stack.container("master"));
+    }
   });
 
   test(`after these deploys each minion holds at most keepImages (${KEEP_IMAGES}) app images`, async () => {
@@ -501,6 +517,49 @@ describe("the local pipeline", () => {
       );
     } finally {
       await docker("start", stack.container("master"));
+    }
+  });
+
+  test("a push reuses each minion's deploy plan (one direct call) until the master's states or pillar change; then it renders afresh", async () => {
+    interface Plan {
+      readonly digest: string;
+      readonly rendered_at: number;
+      readonly generation: string;
+    }
+    const plans = () =>
+      Promise.all(
+        ["minion-1", "minion-2"].map(
+          async (m) => JSON.parse(await stack.onHost(m, `cat ${MINION_PLAN}`)) as Plan,
+        ),
+      );
+    const summary = (p: Plan) => ({ rendered_at: p.rendered_at, generation: p.generation });
+    await masterAnswers(); // the status test stopped and started it
+    const before = await plans();
+    expect(before.every((p) => /^[0-9a-f]{64}$/.test(p.generation))).toBe(true);
+    const reused = await stack.pushVersion(outputs.registry, "v3a");
+    await waitServing("v3a");
+    expect((await outcomeOf(reused.digest)).result).toBe(true);
+    // Deployed from the plan rendered before, rebased onto its digest (the prepare round
+    // keeps it as the plan of v3a): nothing rendered afresh.
+    const rebased = await plans();
+    expect(rebased.map((p) => p.digest)).toEqual(before.map(() => reused.digest));
+    expect(rebased.map(summary)).toEqual(before.map(summary));
+    // What `up` does when a state or the pillar changes: a new file in the master's state tree.
+    await stack.onHost("master", `echo '# e2e' > ${MASTER_STATES_DIR}/e2e-generation.txt`);
+    try {
+      const rendered = await stack.pushVersion(outputs.registry, "v3b");
+      await waitServing("v3b");
+      expect((await outcomeOf(rendered.digest)).result).toBe(true);
+      const after = await plans();
+      expect(
+        after.map((p, i) => [
+          p.digest,
+          p.generation !== before[i].generation,
+          p.rendered_at > before[i].rendered_at,
+        ]),
+      ).toEqual(after.map(() => [rendered.digest, true, true]));
+    } finally {
+      await stack.onHost("master", `rm -f ${MASTER_STATES_DIR}/e2e-generation.txt`);
     }
   });
 

@@ -163,7 +163,13 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
   beforeAll(async () => {
     dir = setup(platform);
     high = await showSls(dir, allSls(), {
-      saltpipe_deploy: { digest: DIGEST, environment: "dev", event_id: "e1", tag: "dev-abc" },
+      saltpipe_deploy: {
+        digest: DIGEST,
+        environment: "dev",
+        event_id: "e1",
+        tag: "dev-abc",
+        generation: "gen-1",
+      },
     });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -259,19 +265,27 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
     expect(Buffer.from(dataset.auths["10.0.0.10:5000"].auth, "base64").toString()).toBe("deploy:s3cret-pass");
   });
 
-  test("app.prepare plans exactly the deploy app.deploy makes (the same arguments), after the credentials", () => {
-    const plan = stateArgs(high, "app-prepare-saltpipe-app-planned");
+  test("app.prepare and app.deploy plan exactly the deploy app.deploy makes (the same arguments), after the credentials", () => {
     const deploy = stateArgs(high, "app-deploy-saltpipe-app-deployed");
-    expect(plan.fun).toBe("saltpipe_app.planned");
-    const { order: _planOrder, ...planArgs } = plan.args;
-    const { order: _deployOrder, ...deployArgs } = deploy.args;
-    expect(planArgs).toEqual(deployArgs);
-    expect(plan.args).toMatchObject({
-      digest: DIGEST,
-      progress: "saltpipe/deploy/dev/minion",
-      require: [{ sls: "app.registry" }],
-    });
-    expect(high["app-prepare-saltpipe-app-planned"].__sls__).toBe("app.prepare");
+    const { order: _deployOrder, require: deployRequire, ...deployArgs } = deploy.args;
+    // app.deploy: its plan first (no pull: the deploy pulls), then the deploy, which needs it.
+    expect(deployRequire).toEqual([{ saltpipe_app: "app-deploy-saltpipe-app-planned" }]);
+    for (const [id, sls, pull] of [
+      ["app-prepare-saltpipe-app-planned", "app.prepare", undefined],
+      ["app-deploy-saltpipe-app-planned", "app.deploy", false],
+    ] as const) {
+      const plan = stateArgs(high, id);
+      expect(plan.fun).toBe("saltpipe_app.planned");
+      expect(high[id].__sls__).toBe(sls);
+      const { order: _planOrder, require, generation, pull: planPull, ...planArgs } = plan.args;
+      expect(planArgs).toEqual(deployArgs);
+      expect({ require, generation, pull: planPull }).toEqual({
+        require: [{ sls: "app.registry" }],
+        generation: "gen-1",
+        pull,
+      });
+    }
+    expect(deployArgs).toMatchObject({ digest: DIGEST, progress: "saltpipe/deploy/dev/minion" });
   });
 
   test("app.preswitch: the command (argv) from the new image's digest; nothing without a command", async () => {

@@ -16,11 +16,11 @@ One deploy (``deploy_one``):
    "no minion answered" is a failure.
 3. Optional pre-switch step from the NEW image on the first minion (e.g. migrations):
    failure ends the deploy before any traffic moves.
-4. With more than one batch, every target first prepares at once (``state.sls app.prepare``:
-   pulls the new image and plans the deploy; the old version serves meanwhile; best effort,
-   bounded by the minions' pull timeout; not after a failed renewal). Batches of the deploy
-   state (``saltpipe_app.deploy`` with the plan, or ``state.sls app.deploy``; health-gated blue/green on each
-   minion; it returns once the new container serves, the old one drains detached behind the
+4. With more than one batch, every target first prepares at once (``saltpipe_app.prepare``
+   or ``state.sls app.prepare``: pulls the new image and plans the deploy; the old version
+   serves meanwhile; best effort, bounded by the minions' pull timeout; not after a failed
+   renewal). Batches of the deploy state (``saltpipe_app.deploy`` with the minion's plan, or
+   ``state.sls app.deploy`` where it has none; health-gated blue/green on each minion; it returns once the new container serves, the old one drains detached behind the
    app's drain lock on that minion), renewing the claim before each (a failed renewal - the
    claim was taken over - stops the rollout there); stop at the first failed batch, and put
    the minions that may have switched (succeeded, or raised / gave no answer) back on the

@@ -15,12 +15,21 @@ app's image, skipped when present, so the batches find it there; bounded by the 
 ``app:deploy:pull_timeout`` as the deploy state's pull. Best effort: the deploy state pulls
 (and fails) on its own when this did not work.
 
-``saltpipe_app.deploy <digest>`` (a rollout's batch after its prepare round): the
-``saltpipe_app.deployed`` state called directly with the arguments ``app.prepare`` planned
-for that digest on this minion (``write_plan``), returned like a ``state.sls`` return. One
-module call instead of a pillar compile, a module sync and an SLS render per batch.
+``saltpipe_app.deploy <digest>`` (every deploy the runner makes): the
+``saltpipe_app.deployed`` state called directly with the arguments planned on this minion
+(``write_plan``: ``app.prepare`` and ``app.deploy`` plan), returned like a ``state.sls``
+return. One module call instead of a pillar compile, a module sync and an SLS render.
+With ``generation`` (the master's fingerprint of its states and pillar), a plan made under
+that same generation and these same grains is rebased onto the new digest (the digest and
+its labels are all a new push changes): a push then costs one module call. Any other plan
+is refused and nothing changes (``{"saltpipe_app.no_plan": why}``): the runner runs the
+whole ``state.sls app.deploy`` for that minion, which plans afresh.
+
+``saltpipe_app.prepare <digest>`` (the rollout's prepare round, several batches): the same
+rebase, written as the plan of the new digest, and its image pulled.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -40,6 +49,8 @@ COMMAND_TIMEOUT = 60
 PULL_LOG_KEEP = 20
 # The deploy plan (saltpipe_app.planned → saltpipe_app.deploy): one file, the newest plan.
 PLAN_FILE = "deploy-plan.json"
+# A direct call finding no usable plan returns {NO_PLAN: why} and changes nothing.
+NO_PLAN = "saltpipe_app.no_plan"
 # The state key a direct deploy returns under, as state.sls app.deploy would.
 DEPLOY_KEY = "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-{name}_|-deployed"
 
@@ -191,27 +202,89 @@ def _plan_path():
     return os.path.join(__opts__["cachedir"], "saltpipe", PLAN_FILE)
 
 
-def write_plan(digest, args):
+# The grains a plan depends on (map.jinja's os_family/os lookups, the pillar top's targeting);
+# the whole grains dict is not stable between a state run and a module call.
+PLAN_GRAINS = ("id", "os", "os_family", "osfinger", "osmajorrelease", "osrelease", "environment", "roles", "saltversion")
+
+
+def _grains_key():
+    """A fingerprint of the grains this minion's plan was rendered with."""
+    picked = {k: __grains__.get(k) for k in PLAN_GRAINS}
+    return hashlib.sha256(json.dumps(picked, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def write_plan(digest, args, generation="", rendered_at=None):
     """Keep ``args`` (the validated arguments of ``saltpipe_app.deployed``) as the plan for
-    ``digest``: mode 0600 (the app's environment is in it), written atomically."""
+    ``digest``, made under the master's ``generation`` and these grains: mode 0600 (the
+    app's environment is in it), written atomically. ``rendered_at``: when a state rendered
+    ``args`` (now, unless a rebased plan keeps its own)."""
     path = _plan_path()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    now = round(time.time(), 3)
+    plan = {
+        "digest": digest, "at": now, "rendered_at": rendered_at or now, "args": args,
+        "generation": str(generation or ""), "grains": _grains_key(),
+    }
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"digest": digest, "at": round(time.time(), 3), "args": args}, fh, sort_keys=True)
+        json.dump(plan, fh, sort_keys=True)
     os.replace(tmp, path)
     return True
 
 
-def _read_plan(digest):
+def _read_plan():
+    """The plan kept here, or None when there is none (or it is unreadable)."""
     try:
         with open(_plan_path(), encoding="utf-8") as fh:
             plan = json.load(fh)
     except (OSError, ValueError):
         return None
-    ok = isinstance(plan, dict) and plan.get("digest") == digest and isinstance(plan.get("args"), dict)
-    return plan["args"] if ok and plan["args"].get("digest") == digest else None
+    return plan if isinstance(plan, dict) and isinstance(plan.get("args"), dict) else None
+
+
+def _plan_for(digest, generation="", event_id="", tag=""):
+    """(the ``deployed`` arguments for ``digest``, None) or (None, why not).
+
+    Without ``generation``: only a plan made for this very digest. With it: a plan made
+    under that generation and these grains, rebased onto ``digest`` and its labels."""
+    plan = _read_plan()
+    if plan is None:
+        return None, "no readable deploy plan on this minion"
+    args = plan["args"]
+    if not generation:
+        if plan.get("digest") == digest and args.get("digest") == digest:
+            return args, None
+        return None, f"no deploy plan for {digest} on this minion"
+    if plan.get("generation") != generation:
+        return None, "the deploy plan was made under other states or pillar"
+    if plan.get("grains") != _grains_key():
+        return None, "the deploy plan was made with other grains"
+    labels = {"saltpipe.event_id": str(event_id or ""), "saltpipe.tag": str(tag or "")}
+    return dict(args, digest=digest, labels=labels), None
+
+
+def prepare(digest, generation, event_id="", tag=""):
+    """
+    The rollout's prepare round as one call: the plan made under ``generation`` rebased onto
+    ``digest`` and kept as its plan, and the image pulled (best effort, as ``app.prepare``).
+    ``{result, comment}``, or ``{"saltpipe_app.no_plan": why}`` (then ``state.sls
+    app.prepare`` plans afresh).
+
+    .. code-block:: bash
+
+        salt minion-1 saltpipe_app.prepare sha256:0123... <generation>
+    """
+    if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
+        return {"result": False, "comment": f"invalid digest {str(digest)[:100]!r}"}
+    if not generation:
+        return {NO_PLAN: "no generation given"}
+    args, why = _plan_for(digest, generation, event_id, tag)
+    if args is None:
+        return {NO_PLAN: why}
+    write_plan(digest, args, generation, rendered_at=(_read_plan() or {}).get("rendered_at"))
+    pulled = pull(digest, timeout=args.get("pull_timeout"))
+    return {"result": True, "comment": f"planned {digest}; {pulled.get('comment', '')}"}
 
 
 def _deployed_state(test):
@@ -224,13 +297,14 @@ def _deployed_state(test):
     return states["saltpipe_app.deployed"]
 
 
-def deploy(digest, test=False):
+def deploy(digest, test=False, generation="", event_id="", tag=""):
     """
-    Deploy ``digest`` with the plan ``app.prepare`` made for it here: the same
+    Deploy ``digest`` with the plan made here (``_plan_for``): the same
     ``saltpipe_app.deployed`` state, the same arguments, the same health gate, switch and
     detached drain; the return is shaped like ``state.sls app.deploy``'s
-    (``{<state key>: {result, changes, comment, duration}}``). Without a plan for this digest
-    it fails and changes nothing (the rollout then knows the old version still serves).
+    (``{<state key>: {result, changes, comment, duration}}``). Without a usable plan it
+    changes nothing and returns ``{"saltpipe_app.no_plan": why}`` (the runner then runs
+    ``state.sls app.deploy``, which plans afresh).
 
     .. code-block:: bash
 
@@ -239,10 +313,9 @@ def deploy(digest, test=False):
     name = str((__pillar__.get("app") or {}).get("name") or "app")
     if not isinstance(digest, str) or not DIGEST_RE.fullmatch(digest):
         return {DEPLOY_KEY.format(name=name): {"result": False, "changes": {}, "duration": 0, "comment": f"invalid digest {str(digest)[:100]!r}"}}
-    args = _read_plan(digest)
+    args, why = _plan_for(digest, generation, event_id, tag)
     if args is None:
-        comment = f"no deploy plan for {digest} on this minion (state.sls app.prepare makes it); nothing changed"
-        return {DEPLOY_KEY.format(name=name): {"result": False, "changes": {}, "duration": 0, "comment": comment}}
+        return {NO_PLAN: f"{why}; nothing changed"}
     started = time.monotonic()
     try:
         ret = _deployed_state(test)(**args)

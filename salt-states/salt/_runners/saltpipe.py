@@ -25,9 +25,12 @@ and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
 """
 
 import copy
+import hashlib
+import hmac
 import logging
 import os
 import re
+import secrets
 import sys
 
 import salt.client
@@ -54,6 +57,12 @@ USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}")
 PING_GATHER_SECONDS = 2
 # A connected minion answers test.ping in well under this (the call ends when all answered).
 PING_SECONDS = 5
+# What a minion's direct call returns when it has no usable plan (salt/_modules/saltpipe_app.py).
+NO_PLAN = "saltpipe_app.no_plan"
+# The master-local key of the generation HMAC (in the state dir, mode 0600).
+GENERATION_KEY_FILE = "generation.key"
+# Written by Python when it imports the runner's own lib: not configuration.
+GENERATION_SKIP_DIRS = frozenset({"__pycache__", ".git"})
 
 
 def __virtual__():
@@ -121,7 +130,6 @@ class SaltPort:
         # Deploys always run for real; a plan-only master (the real-Salt test harness) plans.
         self.plan_only = bool(settings.get("plan_only"))
         self.client = salt.client.get_local_client(__opts__["conf_file"])
-        self._planned = (None, frozenset())  # (request, minions) of the last prepare()
 
     def fire(self, tag, data):
         _fire(tag, data)
@@ -186,23 +194,31 @@ class SaltPort:
 
     def prepare(self, minions, request):
         """
-        ``state.sls app.prepare`` of the request on ``minions``, all at once, before the first
-        of several batches while the old version serves: the registry credentials, the
-        modules synced, the image pulled (each minion bounds its pull by
-        ``app:deploy:pull_timeout``), and the deploy's arguments rendered once into a plan on
-        the minion. A batch of planned minions is then one direct ``saltpipe_app.deploy``
-        call (no pillar compile, no render, no sync per batch). Best effort: a minion whose
-        prepare failed gets the whole ``state.sls app.deploy`` in its batch (which pulls, and
-        fails, on its own). Not on a plan-only master: a plan changes nothing.
-        Returns the minions planned.
+        The prepare round before the first of several batches, on ``minions`` all at once
+        while the old version serves: the image pulled (each minion bounds its pull by
+        ``app:deploy:pull_timeout``) and the deploy planned on the minion. A minion whose
+        plan from an earlier deploy still holds (same generation, same grains) does it in
+        one ``saltpipe_app.prepare`` call; the others run ``state.sls app.prepare`` (the
+        registry credentials, the modules synced, the deploy's arguments rendered). Best
+        effort: a batch's direct deploy, or its ``state.sls app.deploy``, pulls (and fails)
+        on its own. Not on a plan-only master: a plan changes nothing. Returns the minions
+        planned.
         """
-        self._planned = (None, frozenset())
         if self.plan_only:
             return set()
-        pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request)}
-        prepared = self._sls(minions, "app.prepare", pillar, self.timeout, fun="planned")
-        planned = {m for m, r in prepared.items() if r["result"]}
-        self._planned = (request, frozenset(planned))
+        generation = _generation(self.env)
+        planned, rest = set(), list(minions)
+        if generation:
+            returns = self.client.cmd(
+                rest, "saltpipe_app.prepare", [request["digest"], generation], tgt_type="list", timeout=self.timeout,
+                kwarg={"event_id": request.get("event_id", ""), "tag": request.get("tag", "")},
+            ) or {}
+            planned = {m for m in rest if isinstance(returns.get(m), dict) and returns[m].get("result") is True}
+            rest = [m for m in rest if m not in planned]
+        if rest:
+            pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request, generation)}
+            prepared = self._sls(rest, "app.prepare", pillar, self.timeout, fun="planned")
+            planned |= {m for m, r in prepared.items() if r["result"]}
         return planned
 
     def _returns(self, minions, returns, digest, timeout, fun, planned=False):
@@ -223,17 +239,26 @@ class SaltPort:
         return self._returns(minions, returns, pillar["saltpipe_deploy"]["digest"], timeout, fun, self.plan_only)
 
     def apply(self, minions, request):
-        prepared, planned = self._planned
-        if request is prepared and set(minions) <= planned:
-            # This deploy's own prepare() planned them: the deploy state with those arguments.
-            digest = request["digest"]
+        """
+        Deploy ``request`` on ``minions``: one direct ``saltpipe_app.deploy`` call where the
+        minion's plan holds under this generation (every push after the first, a rollback, a
+        batch after the prepare round), ``state.sls app.deploy`` (which plans afresh) for the
+        others - a minion without a usable plan changed nothing. A plan-only master renders
+        every time (its test-mode plan is what it shows).
+        """
+        generation = "" if self.plan_only else _generation(self.env)
+        digest, out, rest = request["digest"], {}, list(minions)
+        if generation:
             returns = self.client.cmd(
-                list(minions), "saltpipe_app.deploy", [digest], tgt_type="list", timeout=self.timeout,
-                full_return=True, kwarg={"test": False},
+                rest, "saltpipe_app.deploy", [digest], tgt_type="list", timeout=self.timeout, full_return=True,
+                kwarg={"test": False, "generation": generation, "event_id": request.get("event_id", ""), "tag": request.get("tag", "")},
             ) or {}
-            return self._returns(minions, returns, digest, self.timeout, "deployed")
-        pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request)}
-        return self._sls(minions, "app.deploy", pillar, self.timeout)
+            rest = [m for m in rest if _unplanned(returns.get(m), "saltpipe_app.deploy")]
+            out = self._returns([m for m in minions if m not in rest], returns, digest, self.timeout, "deployed")
+        if rest:
+            pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request, generation)}
+            out.update(self._sls(rest, "app.deploy", pillar, self.timeout))
+        return out
 
     def pre_switch(self, minion, request, pre):
         timeout = int(pre.get("timeout", 600))
@@ -256,14 +281,87 @@ class SaltPort:
         return {m: r if isinstance(r, dict) else {"error": str(r)[:300]} for m, r in returns.items()}
 
 
-def _deploy_pillar(environment, request):
+def _deploy_pillar(environment, request, generation=""):
     return {
         "environment": environment,
         "digest": request["digest"],
         "repository": request.get("repository", ""),
         "tag": request.get("tag", ""),
         "event_id": request.get("event_id", ""),
+        "generation": generation,
     }
+
+
+def _unplanned(ret, fun):
+    """True when a direct call's return says it changed nothing for want of a plan: no
+    usable plan, or a call that never ran (the module not synced to that minion yet, or an
+    older one without these arguments). A minion that did not return is not unplanned: it
+    may have deployed (the rollout reads it as failed)."""
+    if not isinstance(ret, dict) or "ret" not in ret:
+        return False
+    body = ret["ret"]
+    if isinstance(body, dict):
+        return NO_PLAN in body
+    return isinstance(body, str) and body.startswith((f"'{fun}' is not available", f"Passed invalid arguments to {fun}"))
+
+
+def _generation_key():
+    path = os.path.join(_state_dir(), GENERATION_KEY_FILE)
+    try:
+        with open(path, "rb") as fh:
+            key = fh.read()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_bytes(32))
+    try:
+        os.link(tmp, path)  # the first writer's key wins; a concurrent one reads it
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _generation(environment):
+    """
+    The generation of what a minion's deploy plan is rendered from: every file of the
+    master's file and pillar roots (the states, map.jinja, the modules, the pillar) and the
+    environment, as an HMAC with a master-local key - the pillar holds secrets, and a plain
+    hash of it on the event bus could be guessed at. A minion's plan made under the same
+    generation (and its own same grains) is reused by the next deploy with only the digest
+    and its labels changed. ``""`` (every deploy renders afresh) when the states or pillar
+    do not all come from files here (another fileserver backend, an ext_pillar).
+    """
+    if set(__opts__.get("fileserver_backend") or ["roots"]) != {"roots"} or __opts__.get("ext_pillar"):
+        return ""
+    mac = hmac.new(_generation_key(), str(environment).encode(), hashlib.sha256)
+    for kind in ("file_roots", "pillar_roots"):
+        for saltenv, roots in sorted((__opts__.get(kind) or {}).items()):
+            for root in roots or []:
+                for path in _files(root):
+                    mac.update(f"\0{kind}\0{saltenv}\0{os.path.relpath(path, root)}\0".encode())
+                    try:
+                        with open(path, "rb") as fh:
+                            mac.update(hashlib.sha256(fh.read()).digest())
+                    except OSError:
+                        mac.update(b"unreadable")
+    return mac.hexdigest()
+
+
+def _files(root):
+    """Every file under ``root``, in a stable order (byte-compiled caches left out)."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in GENERATION_SKIP_DIRS)
+        for name in sorted(filenames):
+            if not name.endswith(".pyc"):
+                yield os.path.join(dirpath, name)
 
 
 def _lifecycle(environment, jid=""):

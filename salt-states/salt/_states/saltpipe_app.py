@@ -713,16 +713,18 @@ def _deploy_locked(
     return ret
 
 
-def planned(name, **kwargs):
+def planned(name, generation="", pull=True, **kwargs):
     """
-    Plan the deploy that ``deployed`` would make with the same arguments, and pull its image:
-    the rollout's prepare round (``app.prepare``) on every target at once, before its first
-    batch, while the old version serves. The plan (the validated arguments) goes to
-    ``<cachedir>/saltpipe/deploy-plan.json`` (mode 0600, one plan: the newest); the batch then
-    runs ``saltpipe_app.deploy <digest>``, which calls ``deployed`` with it - no pillar
-    compile, no render, no sync per batch. Touches no container and no proxy. The pull is
-    best effort (``saltpipe_app.pull``, noted for the drain finisher): ``deployed`` pulls
-    again, and fails, when it did not work.
+    Plan the deploy that ``deployed`` would make with the same arguments, and (``pull``)
+    pull its image: the rollout's prepare round (``app.prepare``) on every target at once,
+    before its first batch, while the old version serves; and the first step of
+    ``app.deploy`` (``pull: false``: ``deployed`` pulls next). The plan (the validated
+    arguments, the master's ``generation`` of states and pillar it was rendered under, and a
+    fingerprint of the grains) goes to ``<cachedir>/saltpipe/deploy-plan.json`` (mode 0600,
+    one plan: the newest); the next deploy is then one ``saltpipe_app.deploy`` call, which
+    calls ``deployed`` with it - no pillar compile, no render, no sync. Touches no container
+    and no proxy. The pull is best effort (``saltpipe_app.pull``, noted for the drain
+    finisher): ``deployed`` pulls again, and fails, when it did not work.
     """
     ret = {"name": name, "changes": {}, "result": False, "comment": ""}
     args = {k: v for k, v in kwargs.items() if not k.startswith("__")}
@@ -742,13 +744,16 @@ def planned(name, **kwargs):
     digest = args["digest"]
     if __opts__.get("test"):
         ret["result"] = None
-        ret["comment"] = f"would plan the deploy of {digest} and pull it"
+        ret["comment"] = f"would plan the deploy of {digest}" + (" and pull it" if pull else "")
         return ret
-    __salt__["saltpipe_app.write_plan"](digest, args)
-    pull = __salt__["saltpipe_app.pull"](digest, timeout=args.get("pull_timeout"))
+    __salt__["saltpipe_app.write_plan"](digest, args, generation)
     ret["result"] = True
-    ret["comment"] = f"planned {digest}; {pull.get('comment', '')}"
-    if pull.get("pulled"):
+    ret["comment"] = f"planned {digest}"
+    if not pull:
+        return ret
+    pulled = __salt__["saltpipe_app.pull"](digest, timeout=args.get("pull_timeout"))
+    ret["comment"] += f"; {pulled.get('comment', '')}"
+    if pulled.get("pulled"):
         ret["changes"] = {"pulled": f"{args['image']}@{digest}"}
     return ret
 

@@ -5,7 +5,8 @@
 # the old one. A failed health check keeps the old one serving, removes the new one and
 # fails the state. The same digest twice changes nothing. The work is done by the
 # `saltpipe_app.deployed` state (salt://_states/saltpipe_app.py), which drives the docker
-# CLI with validated argv lists (no shell); see salt-states/README.md for why.
+# CLI with validated argv lists (no shell); see salt-states/README.md for why. The deploy's
+# plan is kept on the minion first (`saltpipe_app.planned`).
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as app with context %}
 {%- from tplroot ~ "/deploy-args.jinja" import deploy_args %}
@@ -15,11 +16,22 @@ include:
   - .registry
 {%- if request.get('digest') %}
 
+# The plan first (no pull: deployed pulls): the next push to this minion is then one
+# direct saltpipe_app.deploy call, rebased onto its digest while the master's states and
+# pillar (generation) and this minion's grains stay the same.
+app-deploy-saltpipe-app-planned:
+  saltpipe_app.planned:
+{{- deploy_args(app, request) }}
+    - generation: {{ request.get('generation', '') | string | json }}
+    - pull: false
+    - require:
+      - sls: {{ tplroot }}.registry
+
 app-deploy-saltpipe-app-deployed:
   saltpipe_app.deployed:
 {{- deploy_args(app, request) }}
     - require:
-      - sls: {{ tplroot }}.registry
+      - saltpipe_app: app-deploy-saltpipe-app-planned
 {%- else %}
 
 app-deploy-test-nop-no-digest:

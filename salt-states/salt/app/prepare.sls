@@ -17,6 +17,7 @@ include:
 app-prepare-saltpipe-app-planned:
   saltpipe_app.planned:
 {{- deploy_args(app, request) }}
+    - generation: {{ request.get('generation', '') | string | json }}
     - require:
       - sls: {{ tplroot }}.registry
 {%- else %}

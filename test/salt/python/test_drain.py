@@ -449,29 +449,49 @@ class PrePullModuleTest(unittest.TestCase):
 
 
 class PlanTest(unittest.TestCase):
-    """app.prepare's ``planned`` state and the batch's direct ``saltpipe_app.deploy``."""
+    """The deploy plan: ``planned`` (app.prepare, app.deploy), the direct
+    ``saltpipe_app.deploy`` / ``saltpipe_app.prepare`` calls, and the rebase of a plan onto
+    a new digest only under the same generation and grains."""
 
     ARGS = {"image": IMAGE, "digest": B, "port": 8080, "slots": {"blue": 18081, "green": 18082},
             "env": {"SECRET_ISH": "x"}, "labels": {"saltpipe.tag": "dev-1"}, "pull_timeout": 77}
+    GEN = "g" * 64
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
         self.pulled = []
+        self.grains = {"os_family": "Debian", "id": "m1"}
         self.mod = load(MODULE, "saltpipe_app_module_plan_under_test", opts={"cachedir": self.tmp},
-                        pillar={"app": {"name": "app"}}, context={}, utils={}, salt={})
+                        pillar={"app": {"name": "app"}}, grains=self.grains, context={}, utils={}, salt={})
+        self.mod.pull = lambda digest, timeout=None: self.pulled.append((digest, timeout)) or {"result": True, "pulled": True, "comment": "pulled"}
         self.state = load(STATE, "saltpipe_app_state_plan_under_test", opts={"cachedir": self.tmp}, salt={
-            "saltpipe_app.write_plan": self.mod.write_plan,
-            "saltpipe_app.pull": lambda digest, timeout=None: self.pulled.append((digest, timeout)) or {"result": True, "pulled": True, "comment": "pulled"},
+            "saltpipe_app.write_plan": self.mod.write_plan, "saltpipe_app.pull": self.mod.pull,
         })
+        self.seen = []
+        self.mod._deployed_state = lambda test: self.deployed
+
+    def deployed(self, **kwargs):
+        self.seen.append(kwargs)
+        return {"name": "app", "result": True, "changes": {"new": 1}, "comment": f"app serves {kwargs['digest']}"}
+
+    def plan(self):
+        with open(os.path.join(self.tmp, "saltpipe", "deploy-plan.json"), encoding="utf-8") as fh:
+            return json.load(fh)
 
     def test_a_plan_keeps_the_validated_arguments_privately_and_pulls(self):
-        ret = self.state.planned("app", __id__="x", __sls__="app.prepare", **self.ARGS)
+        ret = self.state.planned("app", __id__="x", __sls__="app.prepare", generation=self.GEN, **self.ARGS)
         self.assertTrue(ret["result"], ret)
         self.assertEqual(self.pulled, [(B, 77)])
         path = os.path.join(self.tmp, "saltpipe", "deploy-plan.json")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
-        with open(path, encoding="utf-8") as fh:
-            self.assertEqual(json.load(fh)["args"], dict(self.ARGS, name="app"))
+        self.assertEqual(self.plan()["args"], dict(self.ARGS, name="app"))
+        self.assertEqual(self.plan()["generation"], self.GEN)
+
+    def test_app_deploys_plan_does_not_pull_the_deployed_state_does(self):
+        ret = self.state.planned("app", generation=self.GEN, pull=False, **self.ARGS)
+        self.assertTrue(ret["result"], ret)
+        self.assertEqual((self.pulled, ret["changes"]), ([], {}))
+        self.assertEqual(self.plan()["digest"], B)
 
     def test_a_bad_or_unknown_argument_plans_nothing(self):
         for bad in ({"digest": "sha256:nothex"}, {"port": 0}, {"colour": "blue"}):
@@ -483,27 +503,57 @@ class PlanTest(unittest.TestCase):
 
     def test_the_direct_deploy_calls_the_state_with_the_plan_and_returns_like_state_sls(self):
         self.state.planned("app", **self.ARGS)
-        seen = []
-
-        def deployed(**kwargs):
-            seen.append(kwargs)
-            return {"name": "app", "result": True, "changes": {"new": 1}, "comment": f"app serves {B}"}
-
-        self.mod._deployed_state = lambda test: deployed
         ret = self.mod.deploy(B)
-        self.assertEqual(seen, [dict(self.ARGS, name="app")])
+        self.assertEqual(self.seen, [dict(self.ARGS, name="app")])
         ((key, chunk),) = ret.items()
         self.assertEqual(key, "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-app_|-deployed")
         self.assertTrue(chunk["result"])
         self.assertIsInstance(chunk["duration"], float)
 
-    def test_without_a_plan_for_that_digest_nothing_runs(self):
-        self.state.planned("app", **self.ARGS)
-        self.mod._deployed_state = lambda test: self.fail("the state ran without a plan")
+    def test_a_plan_is_rebased_onto_a_new_digest_under_the_same_generation(self):
+        self.state.planned("app", generation=self.GEN, **self.ARGS)
+        (chunk,) = self.mod.deploy(C, generation=self.GEN, event_id="e-2", tag="dev-2").values()
+        self.assertTrue(chunk["result"], chunk)
+        want = dict(self.ARGS, name="app", digest=C, labels={"saltpipe.event_id": "e-2", "saltpipe.tag": "dev-2"})
+        self.assertEqual(self.seen, [want])
+        # The plan on disk is the one it was rendered as: a rebase is per call.
+        self.assertEqual(self.plan()["digest"], B)
+
+    def test_no_plan_another_generation_or_other_grains_change_nothing(self):
+        self.assertEqual(list(self.mod.deploy(C, generation=self.GEN)), [self.mod.NO_PLAN])
+        self.state.planned("app", generation=self.GEN, **self.ARGS)
+        cases = {
+            "no generation, another digest": lambda: self.mod.deploy(C),
+            "another generation": lambda: self.mod.deploy(C, generation="h" * 64),
+            "a generation against a plan made without one": None,
+        }
+        for why, call in cases.items():
+            if call is None:
+                self.state.planned("app", **self.ARGS)
+                call = lambda: self.mod.deploy(C, generation=self.GEN)  # noqa: E731
+            ret = call()
+            self.assertEqual(list(ret), [self.mod.NO_PLAN], why)
+            self.assertIn("nothing changed", ret[self.mod.NO_PLAN])
+        self.state.planned("app", generation=self.GEN, **self.ARGS)
+        self.grains["os_family"] = "RedHat"
+        self.assertIn("grains", self.mod.deploy(C, generation=self.GEN)[self.mod.NO_PLAN])
+        self.assertEqual(self.seen, [])
+
+    def test_the_direct_prepare_rebases_keeps_the_new_plan_and_pulls(self):
+        self.state.planned("app", generation=self.GEN, pull=False, **self.ARGS)
+        rendered_at = self.plan()["rendered_at"]
+        self.assertEqual(list(self.mod.prepare(C, "h" * 64)), [self.mod.NO_PLAN])
+        self.assertEqual(self.pulled, [])
+        time.sleep(0.01)
+        ret = self.mod.prepare(C, self.GEN, event_id="e-3", tag="dev-3")
+        self.assertTrue(ret["result"], ret)
+        self.assertEqual(self.plan()["rendered_at"], rendered_at, "rebased, not rendered")
+        self.assertGreater(self.plan()["at"], rendered_at)
+        self.assertEqual(self.pulled, [(C, 77)])
+        self.assertEqual((self.plan()["digest"], self.plan()["args"]["digest"], self.plan()["generation"]), (C, C, self.GEN))
+        self.assertEqual(self.plan()["args"]["labels"], {"saltpipe.event_id": "e-3", "saltpipe.tag": "dev-3"})
         (chunk,) = self.mod.deploy(C).values()
-        self.assertFalse(chunk["result"])
-        self.assertIn("no deploy plan for", chunk["comment"])
-        self.assertEqual(chunk["changes"], {})
+        self.assertTrue(chunk["result"])
 
     def test_a_state_that_raises_reads_as_raised(self):
         self.state.planned("app", **self.ARGS)
@@ -546,14 +596,24 @@ class _Ck:
 class SaltPortTest(unittest.TestCase):
     TGT = "L@m1,m2,m3 and G@environment:dev and G@roles:app"
 
-    def port(self, ck, answers, plan_only=False):
-        runner = load(RUNNER, "saltpipe_runner_under_test", opts={})
+    def port(self, ck, answers, plan_only=False, opts=None):
+        runner = load(RUNNER, "saltpipe_runner_under_test", opts=opts or {})
         runner.salt.utils.minions.CkMinions = lambda opts: ck
         port = object.__new__(runner.SaltPort)
         port.env, port.role, port.tgt, port.timeout = "dev", "app", self.TGT, 300
         port.plan_only, port.client = plan_only, _Client(answers)
-        port._planned = (None, frozenset())
+        self.runner = runner
         return port
+
+    def master(self):
+        """Master opts with a states and a pillar root of a few files, and a state dir."""
+        tmp = tempfile.mkdtemp()
+        for rel, text in {"states/app/deploy.sls": "x", "states/_modules/m.py": "y", "pillar/app.sls": "password: s3cret"}.items():
+            os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+            with open(os.path.join(tmp, rel), "w", encoding="utf-8") as fh:
+                fh.write(text)
+        return {"cachedir": os.path.join(tmp, "cache"), "file_roots": {"base": [os.path.join(tmp, "states")]},
+                "pillar_roots": {"base": [os.path.join(tmp, "pillar")]}}, tmp
 
     def setUp(self):
         self.real_ck = None
@@ -591,28 +651,73 @@ class SaltPortTest(unittest.TestCase):
         self.assertEqual(port.targets(), (["m1"], ["m2"]))
         self.assertEqual(port.client.calls[0][0], self.TGT)
 
-    def test_prepare_plans_on_a_real_master_only_and_a_planned_batch_is_one_direct_call(self):
-        port = self.port(_Ck([], [], {}), {}, plan_only=True)
+    @staticmethod
+    def chunk(fun, sls, result, comment):
+        return {"ret": {f"saltpipe_app_|-app-{sls}-saltpipe-app-{fun}_|-app_|-{fun}": {
+            "result": result, "changes": {}, "comment": comment, "duration": 1}}}
+
+    def test_a_plan_only_master_renders_every_deploy_and_prepares_nothing(self):
+        deployed = self.chunk("deployed", "deploy", None, f"would deploy r/app@{B} as app-blue")
+        port = self.port(_Ck([], [], {}), {"m1": deployed}, plan_only=True)
         self.assertEqual(port.prepare(["m1"], {"digest": B}), set())
         self.assertEqual(port.client.calls, [])
+        self.assertTrue(port.apply(["m1"], {"digest": B})["m1"]["result"])
+        self.assertEqual([c[1:3] for c in port.client.calls], [("state.sls", (["app.deploy"],))])
 
-        def chunk(fun, sls, result, comment):
-            return {"ret": {f"saltpipe_app_|-app-{sls}-saltpipe-app-{fun}_|-app_|-{fun}": {
-                "result": result, "changes": {}, "comment": comment, "duration": 1}}}
+    def test_prepare_is_one_direct_call_where_a_plan_holds_and_the_state_elsewhere(self):
+        opts, _ = self.master()
+        planned, unplanned = self.chunk("planned", "prepare", True, "planned"), self.chunk("planned", "prepare", False, "no")
+        answers = [{"m1": {"result": True, "comment": "planned"}, "m2": {"saltpipe_app.no_plan": "no plan"},
+                    "m3": "'saltpipe_app.prepare' is not available."}, {"m2": planned, "m3": unplanned}]
+        port = self.port(_Ck([], [], {}), answers, opts=opts)
+        request = {"digest": B, "event_id": "e-1", "tag": "dev-1"}
+        self.assertEqual(port.prepare(["m1", "m2", "m3"], request), {"m1", "m2"})
+        (tgt, fun, args, kwargs), (tgt2, fun2, args2, kwargs2) = port.client.calls
+        generation = self.runner._generation("dev")
+        self.assertEqual((tgt, fun, args, kwargs["kwarg"]), (["m1", "m2", "m3"], "saltpipe_app.prepare", ([B, generation],), {"event_id": "e-1", "tag": "dev-1"}))
+        self.assertEqual((tgt2, fun2, args2), (["m2", "m3"], "state.sls", (["app.prepare"],)))
+        self.assertEqual(kwargs2["kwarg"]["pillar"]["saltpipe_deploy"]["generation"], generation)
 
-        planned, unplanned = chunk("planned", "prepare", True, "planned"), chunk("planned", "prepare", False, "no")
-        deployed = chunk("deployed", "deploy", True, f"app serves {B} from app-blue")
-        port = self.port(_Ck([], [], {}), [{"m1": planned, "m2": unplanned}, {"m1": deployed}, {"m2": deployed}, {"m1": deployed}])
-        request = {"digest": B}
-        self.assertEqual(port.prepare(["m1", "m2"], request), {"m1"})
-        self.assertEqual(port.client.calls[0][1:3], ("state.sls", (["app.prepare"],)))
-        self.assertEqual(port.client.calls[0][3]["kwarg"]["pillar"]["saltpipe_deploy"]["digest"], B)
-        self.assertTrue(port.apply(["m1"], request)["m1"]["result"])
-        self.assertEqual(port.client.calls[1][1:3], ("saltpipe_app.deploy", ([B],)))
-        # m2 did not prepare, and a revert is another request: the whole deploy state.
-        self.assertTrue(port.apply(["m2"], request)["m2"]["result"])
-        port.apply(["m1"], dict(request, kind="rollback"))
-        self.assertEqual([c[1:3] for c in port.client.calls[2:]], [("state.sls", (["app.deploy"],))] * 2)
+    def test_a_deploy_is_one_direct_call_and_the_state_only_where_no_plan_held(self):
+        opts, _ = self.master()
+        deployed = self.chunk("deployed", "deploy", True, f"app serves {B} from app-blue")
+        failed = self.chunk("deployed", "deploy", False, "health check failed")
+        answers = [{"m1": deployed, "m2": {"ret": {"saltpipe_app.no_plan": "no plan; nothing changed"}},
+                    "m3": {"ret": "'saltpipe_app.deploy' is not available."}, "m4": failed,
+                    "m5": {"ret": "Passed invalid arguments to saltpipe_app.deploy: unexpected keyword 'generation'"}},
+                   {"m2": deployed, "m3": deployed, "m5": deployed}]
+        port = self.port(_Ck([], [], {}), answers, opts=opts)
+        out = port.apply(["m1", "m2", "m3", "m4", "m5", "m6"], {"digest": B, "tag": "dev-1", "kind": "rollback"})
+        self.assertEqual({m: r["result"] for m, r in out.items()}, {"m1": True, "m2": True, "m3": True, "m4": False, "m5": True, "m6": False})
+        # m6 gave no answer to the direct call: it may have switched, so it is not run again.
+        self.assertEqual(out["m6"]["comment"], "no return within the timeout")
+        direct, state = port.client.calls
+        self.assertEqual(direct[1:3], ("saltpipe_app.deploy", ([B],)))
+        self.assertEqual(direct[3]["kwarg"], {"test": False, "generation": self.runner._generation("dev"), "event_id": "", "tag": "dev-1"})
+        self.assertEqual((state[0], state[1:3]), (["m2", "m3", "m5"], ("state.sls", (["app.deploy"],))))
+
+    def test_the_generation_follows_every_state_and_pillar_file_and_is_keyed_to_this_master(self):
+        opts, tmp = self.master()
+        self.port(_Ck([], [], {}), {}, opts=opts)
+        first = self.runner._generation("dev")
+        self.assertRegex(first, r"^[0-9a-f]{64}$")
+        key = os.path.join(opts["cachedir"], "saltpipe", "generation.key")
+        self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+        os.makedirs(os.path.join(tmp, "states", "_modules", "__pycache__"))
+        with open(os.path.join(tmp, "states", "_modules", "__pycache__", "m.cpython-311.pyc"), "wb") as fh:
+            fh.write(b"compiled")
+        self.assertEqual(self.runner._generation("dev"), first, "byte-compiled caches are not configuration")
+        self.assertNotEqual(self.runner._generation("prod"), first)
+        with open(os.path.join(tmp, "pillar", "app.sls"), "w", encoding="utf-8") as fh:
+            fh.write("password: rotated")
+        changed = self.runner._generation("dev")
+        self.assertNotEqual(changed, first)
+        other, _ = self.master()
+        self.port(_Ck([], [], {}), {}, opts=dict(opts, cachedir=other["cachedir"]))
+        self.assertNotEqual(self.runner._generation("dev"), changed, "another master's key: another generation")
+        self.port(_Ck([], [], {}), {}, opts=dict(opts, ext_pillar=[{"vault": {}}]))
+        self.assertEqual(self.runner._generation("dev"), "")
+
 
 if __name__ == "__main__":
     unittest.main()
