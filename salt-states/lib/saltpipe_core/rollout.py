@@ -20,8 +20,9 @@ One deploy (``deploy_one``):
    or ``state.sls app.prepare``: pulls the new image and plans the deploy; the old version
    serves meanwhile; best effort, bounded by the minions' pull timeout; not after a failed
    renewal). Batches of the deploy state (``saltpipe_app.deploy`` with the minion's plan, or
-   ``state.sls app.deploy`` where it has none; health-gated blue/green on each minion; it returns once the new container serves, the old one drains detached behind the
-   app's drain lock on that minion), renewing the claim before each (a failed renewal - the
+   ``state.sls app.deploy`` where it has none; health-gated blue/green on each minion; it
+   returns once the new container serves, the old one drains detached behind the app's
+   drain lock on that minion), renewing the claim before each (a failed renewal - the
    claim was taken over - stops the rollout there); stop at the first failed batch, and put
    the minions that may have switched (succeeded, or raised / gave no answer) back on the
    previous digest (same health-gated path): a failed rollout leaves the whole environment

@@ -112,8 +112,10 @@ def _with_detail(summary, detail):
     return f"{summary}{DETAIL_MARK}{detail}" if detail else summary
 
 
-def _validate(name, image, digest, port, health_path, slots, bind_address, env, labels):
+def _validate(name, image, digest, port, health_path, slots, bind_address, env, labels, nginx_pid_file=""):
     errors = []
+    if not isinstance(nginx_pid_file, str) or (nginx_pid_file and not os.path.isabs(nginx_pid_file)):
+        errors.append(f"invalid nginx_pid_file {nginx_pid_file!r} (want an absolute path, or '' to skip the reload wait)")
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         errors.append(f"invalid app name {name!r}")
     if not isinstance(image, str) or not IMAGE_RE.fullmatch(image):
@@ -515,7 +517,7 @@ def deployed(
     slots = dict(slots or {"blue": 18081, "green": 18082})
     env = dict(env or {})
     labels = {k: str(v) for k, v in (labels or {}).items()}
-    errors = _validate(name, image, digest, port, health_path, slots, bind_address, env, labels)
+    errors = _validate(name, image, digest, port, health_path, slots, bind_address, env, labels, nginx_pid_file)
     if errors:
         ret["comment"] = "; ".join(errors)
         return ret
@@ -737,6 +739,7 @@ def planned(name, generation="", pull=True, **kwargs):
         name, args.get("image"), args.get("digest"), args.get("port"), args.get("health_path", "/healthz"),
         dict(args.get("slots") or {"blue": 18081, "green": 18082}), args.get("bind_address", "127.0.0.1"),
         dict(args.get("env") or {}), {k: str(v) for k, v in (args.get("labels") or {}).items()},
+        args.get("nginx_pid_file", ""),
     )
     if errors:
         ret["comment"] = "; ".join(errors)

@@ -416,6 +416,13 @@ class ReloadWaitTest(unittest.TestCase):
         self.assertFalse(self.mod._await_reload(self.pid_file, before, bound=0.3))
         self.assertLess(time.monotonic() - started, 1)
 
+    def test_a_bad_pid_file_is_refused_by_name_before_anything_runs(self):
+        for bad in (5, "run/nginx.pid"):
+            errors = self.mod._validate("app", IMAGE, A, 8080, "/healthz", {"blue": 1, "green": 2}, "127.0.0.1", {}, {}, bad)
+            self.assertEqual(len(errors), 1, errors)
+            self.assertIn(f"invalid nginx_pid_file {bad!r}", errors[0])
+        self.assertEqual(self.mod._validate("app", IMAGE, A, 8080, "/healthz", {"blue": 1, "green": 2}, "127.0.0.1", {}, {}, ""), [])
+
     def test_no_master_is_no_wait(self):
         self.assertTrue(self.mod._await_reload(os.path.join(self.tmp, "absent.pid"), None, bound=5))
 
