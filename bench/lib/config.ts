@@ -30,6 +30,12 @@ export const SCALE_LOAD_TOTAL = positive("BENCH_SCALE_LOAD_TOTAL", 800);
 /** Load per proxy on an environment of `size` minions. */
 export const loadRpsFor = (size: number) =>
   size <= LIFECYCLE_MAX_SIZE ? LOAD_RPS : Math.max(25, Math.floor(SCALE_LOAD_TOTAL / size));
+/**
+ * How often a proxy is asked which version it serves while a deploy is awaited: every 20 ms,
+ * as the floor's health probe polls (bench/measure/floor.ts), so both are read alike; on the
+ * scale sizes 5 ms per minion (16 minions: 80 ms), not to add a second load.
+ */
+export const servedPollMs = (size: number) => Math.max(20, 5 * size);
 /** Seconds of load without a deploy, per environment: the steady-state latency. */
 export const STEADY_SECONDS = 5;
 export const APP_PORT_BASE = positive("BENCH_APP_PORT_BASE", 30080);

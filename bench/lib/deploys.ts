@@ -1,7 +1,7 @@
 /** What the push and rollback measurements share: pushing a version, waiting for it, load. */
 import { sleep } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import { DEPLOY_TIMEOUT_MS, loadRpsFor, log } from "./config";
+import { DEPLOY_TIMEOUT_MS, loadRpsFor, log, servedPollMs } from "./config";
 import { RateLoad } from "./loadgen";
 import { firstServed } from "./probes";
 import { hostRefs, type LoadSample, samples } from "./results";
@@ -20,7 +20,7 @@ export async function pushImage(
 
 /** Epoch ms at which the last of `urls` first served `version` (undefined: one did not in time). */
 export async function allServed(urls: readonly string[], version: string): Promise<number | undefined> {
-  const times = await firstServed(urls, version, DEPLOY_TIMEOUT_MS);
+  const times = await firstServed(urls, version, DEPLOY_TIMEOUT_MS, servedPollMs(urls.length));
   return times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
 }
 

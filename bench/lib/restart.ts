@@ -1,6 +1,6 @@
 /** What the two restart measurements share (bench/measure/restart.ts, missed-deploy.ts). */
 import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
-import { DEPLOY_TIMEOUT_MS, HOST, log, LIFECYCLE_SIZES } from "./config";
+import { DEPLOY_TIMEOUT_MS, HOST, log, LIFECYCLE_SIZES, servedPollMs } from "./config";
 import { elapsed } from "./deploys";
 import { minionsOf, outcomeSince, type Watchers } from "./events";
 import { watchServed } from "./probes";
@@ -46,7 +46,12 @@ export async function restartOnce(
   const begin = Date.now();
   await docker(kind === "plain" ? "restart" : "start", stack.container(HOST));
   const start = Date.now();
-  const served = await watchServed(outputs.appUrls[0], version, DEPLOY_TIMEOUT_MS);
+  const served = await watchServed(
+    outputs.appUrls[0],
+    version,
+    DEPLOY_TIMEOUT_MS,
+    servedPollMs(outputs.appUrls.length),
+  );
   const s: RestartSample = {
     kind,
     size: outputs.appUrls.length,

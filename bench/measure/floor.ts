@@ -1,6 +1,7 @@
 /** The floor: bare `docker pull` + `docker run` + first healthy response inside a minion's engine. */
 import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
-import { FLOOR_RUNS, RUN_ID } from "../lib/config";
+import { FLOOR_RUNS, loadRpsFor, RUN_ID } from "../lib/config";
+import { RateLoad } from "../lib/loadgen";
 import { type FloorSample, hostRefs, sizes } from "../lib/results";
 import { median, secs, table } from "../lib/stats";
 
@@ -23,8 +24,21 @@ until curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:18098/healthz 2>/dev/
 docker rm -f bench-floor >/dev/null; docker rmi "$REF" >/dev/null 2>&1 || true
 echo "$t0 $t1 $t2 $t3"`;
 
+/**
+ * FLOOR_RUNS bare pulls + runs, under the same load as the pushes (the load's proxies serve
+ * from the same minions on the same cores): the ratios compare like with like.
+ */
 export async function floor(stack: LocalStack, outputs: StackOutputs): Promise<FloorSample[]> {
   const image = await minionImage(stack);
+  const load = new RateLoad(outputs.appUrls, loadRpsFor(outputs.appUrls.length)).start();
+  try {
+    return await floorRuns(stack, outputs, image);
+  } finally {
+    await load.stop();
+  }
+}
+
+async function floorRuns(stack: LocalStack, outputs: StackOutputs, image: string): Promise<FloorSample[]> {
   const runs: FloorSample[] = [];
   for (let i = 1; i <= FLOOR_RUNS; i++) {
     // A tag the reactor refuses (not local-*): nothing deploys it.
@@ -57,7 +71,7 @@ export function floorSection(): string[] {
     `\n## Floor: bare \`docker pull\` + \`docker run\` + first healthy response, inside minion-1's engine (s, median of ${FLOOR_RUNS})\n`,
   );
   out.push(
-    "The same image shape as every measured push (a new version: new config, base layers already on the minion), pulled by digest from the environment's registry; health polled every 20 ms.\n",
+    "The same image shape as every measured push (a new version: new config, base layers already on the minion), pulled by digest from the environment's registry; health polled every 20 ms; under the same load as the pushes.\n",
   );
   out.push(
     table(

@@ -54,7 +54,7 @@ export function missedRestartSection(): string[] {
     `\n## Minion ${RESTART_LABELS.missed} → serving the new version (s)\n`,
     `Environments of ≥ 2 minions: minion-1's host container stopped (\`docker stop -t 1\`), a new version pushed (no load): the other minions deploy it, and the deploy's outcome, awaited, reports minion-1 as not answering ` +
       `(the missed deploy's runner, median: ${runners.join(", ") || "–"}; most of it is waiting for minion-1's \`test.ping\` to time out); then \`docker start\`. ` +
-      `${PUSHES} per environment, measured from \`docker start\` returning to minion-1's proxy answering GET /version with the new version (polled every 100 ms). ` +
+      `${PUSHES} per environment, measured from \`docker start\` returning to minion-1's proxy answering GET /version with the new version (polled every 20 ms, as the pushes). ` +
       `The app container comes back on the digest it ran; the minion-start reactor's convergence (\`saltpipe.converge\`) has to replace it (blue/green, health gate, drain). ` +
       `(The reconcile engine's periodic pass skips, for 5 minutes, a minion whose last deploy did not succeed, as here.) p90 is nearest-rank.\n`,
   ]);

@@ -26,7 +26,7 @@ export function plainRestartSection(): string[] {
   return restartSection("plain", [
     `\n## Minion ${RESTART_LABELS.plain} → serving the current version again (s)\n`,
     `\`docker restart\` of minion-1's host container (systemd, its own dockerd, salt-minion, nginx, the app container), no push, no load; ` +
-      `${PUSHES} restarts per environment, measured from \`docker restart\` returning to minion-1's proxy answering GET /version with the current version (polled every 100 ms). ` +
+      `${PUSHES} restarts per environment, measured from \`docker restart\` returning to minion-1's proxy answering GET /version with the current version (polled every 20 ms, as the pushes). ` +
       `The app container comes back by its \`--restart unless-stopped\` policy when the minion's engine starts; the minion-start reactor's convergence (\`saltpipe.converge\`) then checks it, and replaces it only when it does not run the current digest. ` +
       `p90 is nearest-rank (below 10 samples it is the slowest).\n`,
   ]);

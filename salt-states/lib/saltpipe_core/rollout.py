@@ -160,11 +160,13 @@ class Lifecycle:
             "approver": request.get("approver", ""),
             "previous": (current or {}).get("digest"),
         }
+        # The targets' ping goes out first; the start is announced and audited while it flies.
+        pinged = self.port.ping(only)
         self.announce("start", dict(base, batch=str(self.settings.get("batch", "1"))), notify=kind != "converge")
         if kind != "converge":  # a convergence is audited when it ends, and only if it changed something
             self.audit.append("deploy-start", **base)
         minions, batches, failed, reason, rolled_back = {}, [], False, "", []
-        answered, silent = self.port.targets(only)
+        answered, silent = pinged()
         # A minion that is down is reported, not waited for: the others are deployed and it
         # converges to the current digest when it comes back (minion start reactor).
         for mid in silent:
@@ -204,7 +206,9 @@ class Lifecycle:
                 self.announce(
                     "batch", dict(base, index=len(batches), of=math.ceil(len(answered) / size), minions=group), notify=False
                 )
-                results = self.port.apply(group, request)
+                # Only the last batch waits for nginx to retire its old workers (~0.1 s): the
+                # next batch's own start takes longer than that handover.
+                results = self.port.apply(group, request, settle=index + size >= len(answered))
                 minions.update(results)
                 switched += [m for m in group if _maybe_switched(results[m])]
                 if not all(results[m]["result"] for m in group):

@@ -297,14 +297,15 @@ def _deployed_state(test):
     return states["saltpipe_app.deployed"]
 
 
-def deploy(digest, test=False, generation="", event_id="", tag=""):
+def deploy(digest, test=False, generation="", event_id="", tag="", settle=True):
     """
     Deploy ``digest`` with the plan made here (``_plan_for``): the same
     ``saltpipe_app.deployed`` state, the same arguments, the same health gate, switch and
     detached drain; the return is shaped like ``state.sls app.deploy``'s
     (``{<state key>: {result, changes, comment, duration}}``). Without a usable plan it
     changes nothing and returns ``{"saltpipe_app.no_plan": why}`` (the runner then runs
-    ``state.sls app.deploy``, which plans afresh).
+    ``state.sls app.deploy``, which plans afresh). ``settle=False`` (the rollout's batches
+    before its last): return once the new nginx workers serve, not after the old ones stop.
 
     .. code-block:: bash
 
@@ -318,7 +319,7 @@ def deploy(digest, test=False, generation="", event_id="", tag=""):
         return {NO_PLAN: f"{why}; nothing changed"}
     started = time.monotonic()
     try:
-        ret = _deployed_state(test)(**args)
+        ret = _deployed_state(test)(**dict(args, settle=bool(settle)))
     except Exception:  # pylint: disable=broad-except
         # As the state system reports a state that raised: the rollout puts the minion back.
         ret = {"result": False, "changes": {}, "comment": f"An exception occurred in saltpipe_app.deploy:\n{traceback.format_exc()[-1500:]}"}

@@ -32,6 +32,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 
 import salt.client
 import salt.utils.event
@@ -115,6 +116,19 @@ def _fire(tag, data):
         event.fire_event(data, tag)
 
 
+# One LocalClient per thread, kept: building one reads the master config and sets up its
+# loaders (about 20 ms, on every push's path). The reactor runs runners in a pool of
+# threads of one process; a LocalClient is not for two threads at once.
+_CLIENTS = threading.local()
+
+
+def _local_client():
+    client = getattr(_CLIENTS, "client", None)
+    if client is None:
+        client = _CLIENTS.client = salt.client.get_local_client(__opts__["conf_file"])
+    return client
+
+
 class SaltPort:
     """What the deploy loop needs from Salt, for one environment."""
 
@@ -129,20 +143,27 @@ class SaltPort:
             self.tgt = f"L@{','.join(ids)} and {self.tgt}"
         # Deploys always run for real; a plan-only master (the real-Salt test harness) plans.
         self.plan_only = bool(settings.get("plan_only"))
-        self.client = salt.client.get_local_client(__opts__["conf_file"])
+        self.client = _local_client()
 
     def fire(self, tag, data):
         _fire(tag, data)
 
     def targets(self, only=None):
         """(answered, silent): app minions of the environment, optionally only ``only``."""
+        return self.ping(only)()
+
+    def ping(self, only=None):
+        """
+        Ask which targets answer (see ``targets``): the ping is published now, and the
+        function returned collects its answers - the deploy announces itself meanwhile.
+        """
         if only:
-            grains = self.client.cmd(list(only), "grains.item", ["environment", "roles"], tgt_type="list", timeout=10) or {}
+            grains = self._cmd(list(only), "grains.item", ["environment", "roles"], tgt_type="list", timeout=10) or {}
             answered = sorted(
                 m for m, g in grains.items()
                 if isinstance(g, dict) and g.get("environment") == self.env and self.role in (g.get("roles") or [])
             )
-            return answered, []
+            return lambda: (answered, [])
         ck = salt.utils.minions.CkMinions(__opts__)
         known = set(ck.check_minions(self.tgt, "compound").get("minions", []))
         # A minion the master has no publish connection from (its cached ipv4 grains
@@ -157,19 +178,52 @@ class SaltPort:
         # The ping is the environment's whole target (ids, and grains checked by each minion
         # itself, so a minion without cached grains still answers), less the unseen minions.
         tgt = f"{self.tgt} and not L@{','.join(unseen)}" if unseen else self.tgt
-        pings = self.client.cmd(
-            tgt, "test.ping", tgt_type="compound", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
-        ) or {}
-        answered = {m for m, r in pings.items() if r is True}
-        # A minion holding a connection that did not answer (a publish lost while it
-        # reconnected, a loaded host) gets one more ping of its own before it is skipped.
-        again = sorted(m for m in (connected & known) - answered if MINION_RE.fullmatch(str(m)))
-        if again:
-            pings = self.client.cmd(
-                again, "test.ping", tgt_type="list", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
-            ) or {}
-            answered |= {m for m, r in pings.items() if r is True and m in again}
-        return sorted(answered), sorted(known - answered)
+        pinged = self._publish(tgt, "test.ping", tgt_type="compound", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS)
+
+        def collect():
+            answered = {m for m, r in pinged().items() if r is True}
+            # A minion holding a connection that did not answer (a publish lost while it
+            # reconnected, a loaded host) gets one more ping of its own before it is skipped.
+            again = sorted(m for m in (connected & known) - answered if MINION_RE.fullmatch(str(m)))
+            if again:
+                pings = self._cmd(
+                    again, "test.ping", tgt_type="list", timeout=PING_SECONDS, gather_job_timeout=PING_GATHER_SECONDS
+                ) or {}
+                answered |= {m for m, r in pings.items() if r is True and m in again}
+            return sorted(answered), sorted(known - answered)
+
+        return collect
+
+    def _publish(self, tgt, fun, arg=(), tgt_type="list", timeout=None, full_return=False, kwarg=None, **kwargs):
+        """
+        ``LocalClient.cmd`` in two halves: the job is published now; the function returned
+        waits for its returns (``{minion: ret}``, or the whole return with ``full_return``)
+        and stops as soon as every targeted minion returned (``cmd`` polls its event bus
+        once more, 10 ms, after the last return).
+        """
+        was_listening = self.client.event.cpub
+        pub = self.client.run_job(tgt, fun, arg, tgt_type=tgt_type, ret="", timeout=timeout, kwarg=kwarg, listen=True, **kwargs)
+
+        def collect():
+            out = {}
+            try:
+                expected = set((pub or {}).get("minions") or [])
+                if pub and expected:
+                    for returned in self.client.get_cli_event_returns(pub["jid"], sorted(expected), timeout, tgt, tgt_type, **kwargs):
+                        out.update({m: data if full_return else data.get("ret", {}) for m, data in (returned or {}).items()})
+                        if expected <= set(out):
+                            break
+                    out.update({m: False for m in expected - set(out)})
+            finally:
+                if not was_listening:
+                    self.client.event.close_pub()
+            return out
+
+        return collect
+
+    def _cmd(self, tgt, fun, arg=(), **kwargs):
+        """``LocalClient.cmd``, ending as soon as every targeted minion returned."""
+        return self._publish(tgt, fun, arg, **kwargs)()
 
     @staticmethod
     def _unseen(ck, known):
@@ -209,7 +263,7 @@ class SaltPort:
         generation = _generation(self.env)
         planned, rest = set(), list(minions)
         if generation:
-            returns = self.client.cmd(
+            returns = self._cmd(
                 rest, "saltpipe_app.prepare", [request["digest"], generation], tgt_type="list", timeout=self.timeout,
                 kwarg={"event_id": request.get("event_id", ""), "tag": request.get("tag", "")},
             ) or {}
@@ -224,34 +278,37 @@ class SaltPort:
     def _returns(self, minions, returns, digest, timeout, fun, planned=False):
         out = {}
         for mid in minions:
-            if mid not in returns:
+            if not isinstance(returns.get(mid), dict):
                 out[mid] = {"result": False, "changed": False, "switched": True, "comment": "no return within the timeout", "duration": timeout}
             else:
                 out[mid] = results.minion_result(returns[mid].get("ret"), digest, fun, planned=planned)
         return out
 
     def _sls(self, minions, sls, pillar, timeout, fun="deployed"):
-        returns = self.client.cmd(
+        returns = self._cmd(
             list(minions), "state.sls", [sls], tgt_type="list", timeout=timeout, full_return=True,
             # test=False: a minion configured with `test: True` must not plan and "succeed".
             kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules", "test": self.plan_only},
         ) or {}
         return self._returns(minions, returns, pillar["saltpipe_deploy"]["digest"], timeout, fun, self.plan_only)
 
-    def apply(self, minions, request):
+    def apply(self, minions, request, settle=True):
         """
         Deploy ``request`` on ``minions``: one direct ``saltpipe_app.deploy`` call where the
         minion's plan holds under this generation (every push after the first, a rollback, a
         batch after the prepare round), ``state.sls app.deploy`` (which plans afresh) for the
         others - a minion without a usable plan changed nothing. A plan-only master renders
-        every time (its test-mode plan is what it shows).
+        every time (its test-mode plan is what it shows). ``settle=False`` (a batch before
+        the last): a minion returns once its new nginx workers serve, without waiting the
+        0.1 s nginx takes to retire the old ones (the next batch's start takes longer).
         """
         generation = "" if self.plan_only else _generation(self.env)
         digest, out, rest = request["digest"], {}, list(minions)
         if generation:
-            returns = self.client.cmd(
+            returns = self._cmd(
                 rest, "saltpipe_app.deploy", [digest], tgt_type="list", timeout=self.timeout, full_return=True,
-                kwarg={"test": False, "generation": generation, "event_id": request.get("event_id", ""), "tag": request.get("tag", "")},
+                kwarg={"test": False, "generation": generation, "event_id": request.get("event_id", ""),
+                       "tag": request.get("tag", ""), "settle": bool(settle)},
             ) or {}
             rest = [m for m in rest if _unplanned(returns.get(m), "saltpipe_app.deploy")]
             out = self._returns([m for m in minions if m not in rest], returns, digest, self.timeout, "deployed")
@@ -272,12 +329,12 @@ class SaltPort:
     def running(self, only=None):
         """{minion: digest serving or None} from the minions' ``saltpipe_app.running``."""
         tgt, kind = (list(only), "list") if only else (self.tgt, "compound")
-        returns = self.client.cmd(tgt, "saltpipe_app.running", tgt_type=kind, timeout=10) or {}
+        returns = self._cmd(tgt, "saltpipe_app.running", tgt_type=kind, timeout=10) or {}
         return {m: (r.get("digest") if isinstance(r, dict) and r.get("serving") else None) for m, r in returns.items()}
 
     def inventory(self):
         """Per answering minion: OS, Salt version, running digest, since, proxy health."""
-        returns = self.client.cmd(self.tgt, "saltpipe_app.running", tgt_type="compound", timeout=10) or {}
+        returns = self._cmd(self.tgt, "saltpipe_app.running", tgt_type="compound", timeout=10) or {}
         return {m: r if isinstance(r, dict) else {"error": str(r)[:300]} for m, r in returns.items()}
 
 

@@ -6,7 +6,7 @@
 app-clean-saltpipe-app-absent:
   saltpipe_app.absent:
     - name: {{ app.name | json }}
-    - docker_cli: {{ app.docker_cli | json }}
+    - docker_socket: {{ app.docker_socket | json }}
 
 app-clean-file-absent-docker-config:
   file.absent:

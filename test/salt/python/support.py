@@ -30,6 +30,9 @@ class FakePort:
     def fire(self, tag, data):
         self.events.append((tag, data))
 
+    def ping(self, only=None):
+        return lambda: self.targets(only)
+
     def targets(self, only=None):
         live = [m for m in self.minions if m not in self.silent]
         if only:
@@ -40,8 +43,9 @@ class FakePort:
         self.pulled = getattr(self, "pulled", []) + [(list(minions), request["digest"])]
         return set(minions)
 
-    def apply(self, minions, request):
+    def apply(self, minions, request, settle=True):
         self.applied.append((list(minions), request["digest"], request.get("kind")))
+        self.settled = getattr(self, "settled", []) + [settle]
         if self.on_apply:
             self.on_apply(request)
         out = {}

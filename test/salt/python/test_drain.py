@@ -2,8 +2,9 @@
 and removes the old containers and prunes images; a following deploy waits for it. With the
 deploy-hardening guarantees kept: the finisher's docker calls are bounded, it never stops the
 container the upstream names nor prunes a later pre-pull's image, the state's progress events
-carry no app output, the pulls are bounded by ``pull_timeout``. A fake docker CLI that records
-its argv and a fake Salt loader; no Salt daemons, no Docker."""
+carry no app output, the pulls are bounded by ``pull_timeout``. A fake Docker Engine API on a
+unix socket (fake_engine.py) that records each request, and a fake Salt loader; no Salt
+daemons, no Docker."""
 
 import http.server
 import importlib.util
@@ -19,6 +20,7 @@ import types
 import unittest
 import warnings
 
+from fake_engine import FakeEngine
 from support import digest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "salt-states")
@@ -42,28 +44,6 @@ def load_state(cachedir):
     return load(STATE, "saltpipe_app_state_under_test", opts={"cachedir": cachedir})
 
 
-def fake_docker(tmp, stop_seconds, images_seconds=0):
-    """Records each call; `stop` takes stop_seconds, `images` images_seconds and lists A, B, C."""
-    path = os.path.join(tmp, "docker")
-    calls = os.path.join(tmp, "calls")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(
-            "#!/bin/sh\n"
-            f'echo "$*" >> {calls}\n'
-            f'case "$1" in stop) sleep {stop_seconds};; images) sleep {images_seconds}; printf "{A}\\n{B}\\n{C}\\n";; esac\n'
-        )
-    os.chmod(path, stat.S_IRWXU)
-    return path, calls
-
-
-def read_calls(path):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return [line.split() for line in fh.read().splitlines()]
-    except FileNotFoundError:
-        return []
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -76,11 +56,23 @@ class DrainTest(unittest.TestCase):
         warnings.simplefilter("ignore", ResourceWarning)
         self.tmp = tempfile.mkdtemp()
         self.mod = load_state(self.tmp)
+        self.engine = None
 
-    def plan(self, cli, **over):
+    def tearDown(self):
+        if self.engine:
+            self.engine.close()
+
+    def fake_engine(self, **delays):
+        """An engine holding app-blue and app-green, and images A, B, C of the app."""
+        self.engine = FakeEngine(self.tmp, images=[f"{IMAGE}@{d}" for d in (A, B, C)], delays=delays)
+        self.engine.add("app-blue", A, "blue")
+        self.engine.add("app-green", B, "green")
+        return self.engine
+
+    def plan(self, engine, **over):
         return dict(
             {
-                "app": "app", "docker": [cli], "grace": 0.2, "drain": 7, "stop": ["app-blue"], "image": IMAGE,
+                "app": "app", "socket": engine.path, "grace": 0.2, "drain": 7, "stop": ["app-blue"], "image": IMAGE,
                 "retained": [A], "command_timeout": 60, "upstream_file": os.path.join(self.tmp, "upstream.conf"),
                 "planned_at": round(time.time(), 3), "cachedir": self.tmp,
             },
@@ -96,10 +88,10 @@ class DrainTest(unittest.TestCase):
         os.close(fd)
 
     def test_the_finisher_drains_removes_prunes_and_holds_the_lock_until_done(self):
-        cli, calls = fake_docker(self.tmp, 0.6)
+        engine = self.fake_engine(stop=0.6)
         fd = self.mod._drain_lock("app", 1)
         started = time.monotonic()
-        self.mod._spawn_drain(fd, self.plan(cli))
+        self.mod._spawn_drain(fd, self.plan(engine))
         os.close(fd)  # as the state does: only the finisher holds it now
         # A following deploy cannot take the lock before the drain ended…
         with self.assertRaises(self.mod._Fail):
@@ -107,11 +99,11 @@ class DrainTest(unittest.TestCase):
         self.wait_unlocked()
         self.assertGreaterEqual(time.monotonic() - started, 0.8)  # grace + docker stop
         self.assertEqual(
-            read_calls(calls),
+            engine.ops(),
             [
                 ["stop", "-t", "7", "app-blue"],
                 ["rm", "-f", "app-blue"],
-                ["images", "--digests", "--no-trunc", "--format", "{{.Digest}}", IMAGE],
+                ["images"],
                 ["rmi", f"{IMAGE}@{B}"],
                 ["rmi", f"{IMAGE}@{C}"],
             ],
@@ -121,36 +113,36 @@ class DrainTest(unittest.TestCase):
         self.assertEqual(len(entry["pruned_images"]), 2)
 
     def test_the_finisher_never_stops_the_container_the_upstream_names(self):
-        cli, calls = fake_docker(self.tmp, 0)
-        plan = self.plan(cli, grace=0, stop=["app-blue", "app-green"])
+        engine = self.fake_engine()
+        plan = self.plan(engine, grace=0, stop=["app-blue", "app-green"])
         with open(plan["upstream_file"], "w", encoding="utf-8") as fh:
             fh.write(self.mod._upstream_text("app", "127.0.0.1:18081", {"container": "app-blue", "digest": A}))
         self.mod._drain_main(dict(plan, log=os.path.join(self.tmp, "drain.log")))
-        stopped = [c[-1] for c in read_calls(calls) if c[0] in ("stop", "rm")]
+        stopped = [c[-1] for c in engine.ops("stop", "rm")]
         self.assertEqual(stopped, ["app-green", "app-green"])
 
     def test_an_image_a_later_pre_pull_fetched_is_not_pruned(self):
-        cli, calls = fake_docker(self.tmp, 0)
-        plan = self.plan(cli, grace=0, stop=[])
+        engine = self.fake_engine()
+        plan = self.plan(engine, grace=0, stop=[])
         os.makedirs(os.path.join(self.tmp, "saltpipe"), exist_ok=True)
         with open(os.path.join(self.tmp, "saltpipe", "app-prepull.log"), "w", encoding="utf-8") as fh:
             fh.write(json.dumps({"at": plan["planned_at"] - 60, "digest": B}) + "\n")  # before the plan: prunable
             fh.write(json.dumps({"at": plan["planned_at"] + 1, "digest": C}) + "\n")  # the next deploy's
         entry = self.mod._drain_main(dict(plan, log=os.path.join(self.tmp, "drain.log")))
         self.assertEqual(entry["pruned_images"], [B])
-        self.assertEqual([c for c in read_calls(calls) if c[0] == "rmi"], [["rmi", f"{IMAGE}@{B}"]])
+        self.assertEqual(engine.ops("rmi"), [["rmi", f"{IMAGE}@{B}"]])
 
     def test_the_finishers_docker_calls_are_bounded_and_the_lock_is_released_anyway(self):
-        cli, _ = fake_docker(self.tmp, 0, images_seconds=5)
+        engine = self.fake_engine(images=5)
         fd = self.mod._drain_lock("app", 1)
         started = time.monotonic()
-        self.mod._spawn_drain(fd, self.plan(cli, grace=0, command_timeout=1))
+        self.mod._spawn_drain(fd, self.plan(engine, grace=0, command_timeout=1))
         os.close(fd)
         self.wait_unlocked()
         self.assertLess(time.monotonic() - started, 4, "docker images was cut at the command timeout")
         entry = self.drain_log()
         self.assertEqual((entry["stopped"], entry["pruned_images"]), (["app-blue"], []))
-        self.assertIn("docker images: TimeoutExpired", entry["errors"])
+        self.assertTrue([e for e in entry["errors"] if e.startswith("docker images:") and "timed out" in e], entry["errors"])
 
     def test_an_unlocked_app_is_taken_at_once(self):
         started = time.monotonic()
@@ -158,7 +150,7 @@ class DrainTest(unittest.TestCase):
         os.close(fd)
         self.assertLess(time.monotonic() - started, 0.2)
 
-    def test_health_probe_backs_off_from_50_ms_to_the_interval(self):
+    def test_health_probe_backs_off_from_10_ms_to_the_interval(self):
         sleeps = []
         real = time.monotonic()
         clock = {"t": real}
@@ -170,11 +162,12 @@ class DrainTest(unittest.TestCase):
         # The module's own clock only (the time module itself stays as it is for other tests).
         self.mod.time = types.SimpleNamespace(sleep=sleeps.append, monotonic=monotonic, time=time.time)
         try:
-            ok, _ = self.mod._wait_healthy(lambda *a: {"ok": True, "stdout": "true"}, "c", "http://127.0.0.1:9/h", 1, 1)
+            engine = types.SimpleNamespace(running=lambda name: True)
+            ok, _ = self.mod._wait_healthy(engine, "c", "http://127.0.0.1:9/h", 10, 1)
         finally:
             self.mod.time = time
         self.assertFalse(ok)
-        self.assertEqual([round(s, 4) for s in sleeps[:4]], [0.05, 0.075, 0.1125, 0.1688])
+        self.assertEqual([round(s, 4) for s in sleeps[:4]], [0.01, 0.012, 0.0144, 0.0173])
         self.assertEqual(max(sleeps), 1)
 
 
@@ -190,8 +183,8 @@ class _Health(http.server.BaseHTTPRequestHandler):
 
 
 class DeployedTest(unittest.TestCase):
-    """``saltpipe_app.deployed`` end to end over a fake loader: the state's docker calls are
-    simulated, the finisher runs the fake CLI for real."""
+    """``saltpipe_app.deployed`` end to end over a fake loader and a fake engine (the finisher,
+    a process of its own, calls the same fake engine); the pull is a simulated CLI run."""
 
     OLD, NEW = digest(1), digest(2)
 
@@ -200,14 +193,15 @@ class DeployedTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp()
         self.mod = load_state(self.tmp)
         self.module = load(MODULE, "saltpipe_app_module_under_test")
-        self.cli, self.finisher_calls = fake_docker(self.tmp, 0.5)
+        self.cli = os.path.join(self.tmp, "docker")
+        self.engine = FakeEngine(self.tmp, delays={"stop": 0.5}, logs="SECRET-LOG-LINE from the app")
+        self.engine.add("app-green", self.OLD, "green")
         self.upstream = os.path.join(self.tmp, "upstream.conf")
         self.ports = {"blue": free_port(), "green": free_port()}
         # app-green serves the old digest.
         with open(self.upstream, "w", encoding="utf-8") as fh:
             fh.write(self.mod._upstream_text("app", f"127.0.0.1:{self.ports['green']}",
                                              {"container": "app-green", "digest": self.OLD, "slot": "green", "port": self.ports["green"]}))
-        self.containers = {"app-green": {"digest": self.OLD, "slot": "green"}}
         self.calls, self.events = [], []
         self.server = http.server.HTTPServer(("127.0.0.1", self.ports["blue"]), _Health)
         self.server.status = 200
@@ -221,39 +215,21 @@ class DeployedTest(unittest.TestCase):
     def tearDown(self):
         self.server.shutdown()
         self.server.server_close()
+        self.engine.close()
 
     def run_all(self, argv, timeout=None, **_):
-        """The state's commands: docker simulated here, nginx always fine."""
+        """The state's commands: `docker pull` (the image then present) and nginx, always fine."""
         self.calls.append((list(argv), timeout))
-        ok = {"retcode": 0, "stdout": "", "stderr": ""}
-        if argv[0] != self.cli:
-            return ok
-        args = argv[1:]
-        if args[0] == "ps":
-            return dict(ok, stdout="\n".join(self.containers))
-        if args[:2] == ["image", "inspect"]:
-            return dict(ok, retcode=1)  # not here: pulled
-        if args[0] == "inspect" and args[1] == "--format":
-            return dict(ok, stdout="true")
-        if args[0] == "inspect":
-            return dict(ok, stdout=json.dumps([
-                {"Name": "/" + n, "State": {"Running": True},
-                 "Config": {"Labels": {"saltpipe.digest": c["digest"], "saltpipe.slot": c["slot"]}}}
-                for n, c in self.containers.items()
-            ]))
-        if args[0] == "run":
-            name = args[args.index("--name") + 1]
-            self.containers[name] = {"digest": self.NEW, "slot": name.split("-")[-1]}
-        if args[0] == "logs":
-            return dict(ok, stdout="SECRET-LOG-LINE from the app")
-        return ok
+        if argv[0] == self.cli and argv[1] == "pull":
+            self.engine.present.add(argv[2])
+        return {"retcode": 0, "stdout": "", "stderr": ""}
 
     def deploy(self, **over):
         kwargs = dict(
             name="app", image=IMAGE, digest=self.NEW, port=8080, health_timeout=1, health_interval=0.1,
             drain_seconds=3, switch_grace_seconds=0, slots=self.ports, upstream_file=self.upstream,
             nginx_test_cmd=["true"], nginx_reload_cmd=["true"], docker_cli=self.cli,
-            nginx_pid_file=os.path.join(self.tmp, "no-nginx.pid"),
+            docker_socket=self.engine.path, nginx_pid_file=os.path.join(self.tmp, "no-nginx.pid"),
             progress="saltpipe/deploy/dev/minion", pull_timeout=77, command_timeout=33,
         )
         kwargs.update(over)
@@ -271,19 +247,24 @@ class DeployedTest(unittest.TestCase):
         self.assertEqual(self.module.marker(self.upstream)["container"], "app-blue")
         self.assertEqual(self.steps(), ["pull", "start", "healthy", "switched", "draining"])
         self.assertEqual(self.events[-1][1]["stopped"], ["app-green"])
-        # Bounded: the pull by pull_timeout, every other docker call by command_timeout.
-        docker_calls = [(a[1:], t) for a, t in self.calls if a[0] == self.cli]
-        self.assertEqual([t for a, t in docker_calls if a[0] == "pull"], [77])
-        self.assertEqual({t for a, t in docker_calls if a[0] != "pull"}, {33})
+        # The CLI only pulls (bounded by pull_timeout); the rest went to the engine's API.
+        self.assertEqual([(a[1:], t) for a, t in self.calls if a[0] == self.cli], [(["pull", f"{IMAGE}@{self.NEW}"], 77)])
+        self.assertEqual(
+            self.engine.ops("ps", "image-inspect", "create", "start")[:4],
+            [["ps"], ["image-inspect", f"{IMAGE}@{self.NEW}"], ["create", "app-blue"], ["start", "app-blue"]],
+        )
+        created = self.engine.last_create
+        self.assertEqual(created["Image"], f"{IMAGE}@{self.NEW}")
+        self.assertEqual(created["HostConfig"]["PortBindings"], {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(self.ports["blue"])}]})
+        self.assertEqual(created["HostConfig"]["RestartPolicy"], {"Name": "unless-stopped"})
+        self.assertEqual((created["Labels"]["saltpipe.digest"], created["Labels"]["saltpipe.slot"]), (self.NEW, "blue"))
+        self.assertIn(f"SALTPIPE_IMAGE_DIGEST={self.NEW}", created["Env"])
         # The finisher holds the lock: the next deploy on this minion waits for the drain.
         with self.assertRaises(self.mod._Fail):
             self.mod._drain_lock("app", 0.1)
         fd = self.mod._drain_lock("app", 10)
         os.close(fd)
-        self.assertEqual(
-            [c[:2] for c in read_calls(self.finisher_calls)][:2], [["stop", "-t"], ["rm", "-f"]]
-        )
-        self.assertIn(["stop", "-t", "3", "app-green"], read_calls(self.finisher_calls))
+        self.assertEqual(self.engine.ops("stop", "rm")[:2], [["stop", "-t", "3", "app-green"], ["rm", "-f", "app-green"]])
 
     def test_switched_is_reported_once_the_reload_renewed_the_workers(self):
         pid_file = os.path.join(self.tmp, "nginx.pid")
@@ -327,7 +308,8 @@ class DeployedTest(unittest.TestCase):
         self.assertIn("SECRET-LOG-LINE", detail, "the detail goes to the master's record only")
         self.assertEqual(self.steps()[-1], "failed")
         self.assertNotIn("SECRET-LOG-LINE", json.dumps(self.events))
-        self.assertEqual(read_calls(self.finisher_calls), [], "no finisher: nothing switched")
+        self.assertEqual(self.engine.ops("stop"), [], "no finisher: nothing switched")
+        self.assertEqual(self.engine.ops("rm"), [["rm", "-f", "app-blue"]], "the new container removed")
         fd = self.mod._drain_lock("app", 0)  # released on the way out
         os.close(fd)
 
@@ -343,7 +325,7 @@ class DeployedTest(unittest.TestCase):
         self.assertIn("did not end within", ret["comment"])
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
         self.assertEqual(ret["changes"], {}, "nothing touched")
-        self.assertEqual(self.calls, [])
+        self.assertEqual((self.calls, self.engine.ops()), ([], []))
 
     def test_test_mode_plans_without_the_lock_or_events(self):
         held = self.mod._drain_lock("app", 0)
@@ -408,6 +390,16 @@ class ReloadWaitTest(unittest.TestCase):
         self.assertTrue(self.mod._await_reload(self.pid_file, before, bound=5))
         self.assertGreaterEqual(time.monotonic() - started, 0.3)
         self.assertLess(time.monotonic() - started, 2)
+
+    def test_without_settle_the_wait_ends_once_the_new_workers_are_up(self):
+        old = self.worker()
+        before = self.mod._accepting_workers(self.pid_file)
+        threading.Thread(target=lambda: (time.sleep(0.2), self.worker())).start()
+        started = time.monotonic()
+        self.assertTrue(self.mod._await_reload(self.pid_file, before, bound=5, settle=False))
+        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        self.assertLess(time.monotonic() - started, 1)
+        self.assertIn(old.pid, self.mod._accepting_workers(self.pid_file), "the old worker was not waited for")
 
     def test_a_reload_that_renews_nothing_is_bounded(self):
         self.worker()
@@ -511,7 +503,9 @@ class PlanTest(unittest.TestCase):
     def test_the_direct_deploy_calls_the_state_with_the_plan_and_returns_like_state_sls(self):
         self.state.planned("app", **self.ARGS)
         ret = self.mod.deploy(B)
-        self.assertEqual(self.seen, [dict(self.ARGS, name="app")])
+        self.assertEqual(self.seen, [dict(self.ARGS, name="app", settle=True)])
+        self.mod.deploy(B, settle=False)
+        self.assertFalse(self.seen[-1]["settle"], "a batch before the last does not wait for nginx's old workers")
         ((key, chunk),) = ret.items()
         self.assertEqual(key, "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-app_|-deployed")
         self.assertTrue(chunk["result"])
@@ -521,7 +515,7 @@ class PlanTest(unittest.TestCase):
         self.state.planned("app", generation=self.GEN, **self.ARGS)
         (chunk,) = self.mod.deploy(C, generation=self.GEN, event_id="e-2", tag="dev-2").values()
         self.assertTrue(chunk["result"], chunk)
-        want = dict(self.ARGS, name="app", digest=C, labels={"saltpipe.event_id": "e-2", "saltpipe.tag": "dev-2"})
+        want = dict(self.ARGS, name="app", digest=C, labels={"saltpipe.event_id": "e-2", "saltpipe.tag": "dev-2"}, settle=True)
         self.assertEqual(self.seen, [want])
         # The plan on disk is the one it was rendered as: a rebase is per call.
         self.assertEqual(self.plan()["digest"], B)
@@ -579,12 +573,24 @@ class _Client:
 
     def __init__(self, answers):
         self.answers, self.calls = answers, []
+        self.event = types.SimpleNamespace(cpub=False, close_pub=lambda: None)
 
     def cmd(self, tgt, fun, *args, **kwargs):
         self.calls.append((tgt, fun, args, kwargs))
         if isinstance(self.answers, list):
             return dict(self.answers[len(self.calls) - 1])
         return dict(self.answers)
+
+    def run_job(self, tgt, fun, arg=(), ret="", listen=False, **kwargs):  # noqa: ARG002
+        """Published now (recorded as a call); get_cli_event_returns yields its answers. An
+        answer given as a whole return (``{"ret": ...}``) is returned as it is."""
+        self.published = self.cmd(tgt, fun, arg, **kwargs)
+        return {"jid": str(len(self.calls)), "minions": sorted(self.published)}
+
+    def get_cli_event_returns(self, jid, minions, *args, **kwargs):  # noqa: ARG002
+        for mid in minions:
+            answer = self.published[mid]
+            yield {mid: answer if isinstance(answer, dict) and "ret" in answer else {"ret": answer}}
 
 
 class _Ck:
@@ -700,7 +706,7 @@ class SaltPortTest(unittest.TestCase):
         self.assertEqual(out["m6"]["comment"], "no return within the timeout")
         direct, state = port.client.calls
         self.assertEqual(direct[1:3], ("saltpipe_app.deploy", ([B],)))
-        self.assertEqual(direct[3]["kwarg"], {"test": False, "generation": self.runner._generation("dev"), "event_id": "", "tag": "dev-1"})
+        self.assertEqual(direct[3]["kwarg"], {"test": False, "generation": self.runner._generation("dev"), "event_id": "", "tag": "dev-1", "settle": True})
         self.assertEqual((state[0], state[1:3]), (["m2", "m3", "m5"], ("state.sls", (["app.deploy"],))))
 
     def test_the_generation_follows_every_state_and_pillar_file_and_is_keyed_to_this_master(self):

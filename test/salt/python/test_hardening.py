@@ -209,8 +209,8 @@ class FailedRollbackTest(unittest.TestCase):
         push(env, 1)[0].drive()
         real_apply = env.port.apply
 
-        def apply(minions, request):
-            out = real_apply(minions, request)
+        def apply(minions, request, settle=True):
+            out = real_apply(minions, request, settle)
             if request["digest"] == digest(2):
                 # m1 switched, then its state raised: result False, no "restored" report.
                 out["m1"] = {"result": False, "changed": False, "switched": True, "comment": "An exception occurred", "duration": 1}
@@ -268,7 +268,7 @@ class OutputStaysOnTheMasterTest(unittest.TestCase):
             self.assertNotIn(secret, detail)
         self.assertIn("postgres://***:***@db:5432/app", detail)
 
-        def apply(minions, request):
+        def apply(minions, request, settle=True):  # noqa: ARG001
             return {m: {"result": False, "changed": False, "switched": False, "comment": summary, "detail": detail, "duration": 1} for m in minions}
 
         env.port.apply = apply

@@ -63,6 +63,7 @@ class RolloutTest(unittest.TestCase):
         self.assertEqual([t for t, _ in env.port.events], ["saltpipe/deploy/dev/start", "saltpipe/deploy/dev/batch", "saltpipe/deploy/dev/batch", "saltpipe/deploy/dev/outcome"])
         batches = [d for t, d in env.port.events if t.endswith("/batch")]
         self.assertEqual([(b["index"], b["of"], b["minions"]) for b in batches], [(1, 2, ["m1"]), (2, 2, ["m2"])])
+        self.assertEqual(env.port.settled, [False, True], "only the last batch waits for nginx's old workers")
 
     def test_pushes_during_a_deploy_collapse_to_the_newest_which_runs_next(self):
         env = Env()
