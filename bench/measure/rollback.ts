@@ -1,10 +1,26 @@
 /** Rollback: the operator's `rollback` command under load → every minion serves the previous version. */
+import * as fs from "fs";
+import * as path from "path";
+import { PACKAGE_ROOT } from "../../infra/paths";
+import { run } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
 import { DEFAULT_BATCH, PUSHES, LIFECYCLE_SIZES } from "../lib/config";
 import { allServed, elapsed, underLoad } from "../lib/deploys";
 import { outcomeOf, type Watchers } from "../lib/events";
 import { converged, failedOf, samplesOf } from "../lib/results";
 import { median, secs, spread, table } from "../lib/stats";
+
+/** The `saltpipe` bin as the package ships it (compiled: `npm run bench` builds it first). */
+const OPERATOR_BIN = path.join(PACKAGE_ROOT, "dist", "infra", "cli", "main.js");
+
+/** `saltpipe <args> --stack local` against `stack`, as an operator runs the installed command. */
+function operatorCommand(stack: LocalStack, ...args: string[]) {
+  if (!fs.existsSync(OPERATOR_BIN)) throw new Error(`${OPERATOR_BIN} is missing: run npm run build first`);
+  return run(process.execPath, [OPERATOR_BIN, ...args, "--stack", "local"], {
+    env: stack.env,
+    timeoutMs: 120_000,
+  });
+}
 
 /**
  * PUSHES rollbacks by the operator's command under load, between the last two images pushed:
@@ -27,7 +43,7 @@ export async function rollbacks(
         const after = w.events.events.length;
         const start = Date.now();
         const served = allServed(outputs.appUrls, to.version);
-        const cmd = await stack.ops("rollback");
+        const cmd = await operatorCommand(stack, "rollback");
         const command = Date.now() - start;
         if (cmd.code !== 0)
           throw new Error(`rollback exited ${cmd.code}: ${(cmd.stderr + cmd.stdout).slice(-500)}`);
@@ -42,7 +58,7 @@ export function rollbackSection(): string[] {
   const out: string[] = [];
   out.push(`\n## Rollback → every minion serves the previous version (s)\n`);
   out.push(
-    `\`saltpipe rollback --stack local\` (= \`npm run rollback\`, infra/cli/main.ts: reads the stack's outputs and key through the Pulumi CLI, then \`salt-run saltpipe.rollback\` over SSH; batch ${DEFAULT_BATCH}) ` +
+    `\`saltpipe rollback --stack local\` (the package's bin, dist/infra/cli/main.js, as an operator runs it: reads the stack's outputs and key through the Pulumi CLI, then asks the master over SSH; batch ${DEFAULT_BATCH}) ` +
       `under the same load as the pushes, measured from the command's start until every proxy serves the previous version. ` +
       `${PUSHES} rollbacks per environment, alternating between the last two pushed versions (the previous digest after a rollback is the one it left). ` +
       `"runner": the rollout's own duration from its outcome event.\n`,
