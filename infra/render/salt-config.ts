@@ -232,8 +232,12 @@ export function renderMasterConfig(o: MasterConfigOptions): string {
       { [HOOK_EVENT_TAG]: [`${states}/reactor/registry.sls`] },
       { [MINION_START_EVENT_TAG]: [`${states}/reactor/minion-start.sls`] },
     ],
-    // Start-up reconciliation and the periodic drift / expiry / outbox check.
-    engines: [{ saltpipe_reconcile: { interval: life.reconcileSeconds ?? 30, startup_wait: 60 } }],
+    // Start-up reconciliation and the periodic drift / expiry / outbox check; and the
+    // operator command's requests (no Salt process per `saltpipe rollback|status|…`).
+    engines: [
+      { saltpipe_reconcile: { interval: life.reconcileSeconds ?? 30, startup_wait: 60 } },
+      { saltpipe_operator: {} },
+    ],
     saltpipe: {
       environment: o.environment,
       minions: [...(o.appMinions ?? [])],

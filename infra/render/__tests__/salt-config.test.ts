@@ -53,7 +53,7 @@ describe("renderMasterConfig", () => {
         { [HOOK_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/registry.sls"] },
         { [MINION_START_EVENT_TAG]: ["/srv/saltpipe/salt-states/reactor/minion-start.sls"] },
       ],
-      engines: [{ saltpipe_reconcile: { interval: 30, startup_wait: 60 } }],
+      engines: [{ saltpipe_reconcile: { interval: 30, startup_wait: 60 } }, { saltpipe_operator: {} }],
       saltpipe: {
         environment: "dev",
         hook: {
@@ -105,7 +105,10 @@ describe("renderMasterConfig", () => {
       timeout: 2,
       retries: 4,
     });
-    expect(c.engines).toEqual([{ saltpipe_reconcile: { interval: 10, startup_wait: 60 } }]);
+    expect(c.engines).toEqual([
+      { saltpipe_reconcile: { interval: 10, startup_wait: 60 } },
+      { saltpipe_operator: {} },
+    ]);
   });
 
   test("paths are parameters (tests point them into temporary dirs)", () => {
