@@ -111,7 +111,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
 
     log(`${size} minion(s): floor`);
     result.floor = await floor(stack, outputs);
-    result.steady = await steadyState(size, outputs.appUrls);
+    result.steady = await steadyState(size, outputs);
 
     w = watch(stack);
     await sleep(1000);

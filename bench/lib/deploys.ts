@@ -1,8 +1,8 @@
 /** What the push and rollback measurements share: pushing a version, waiting for it, load. */
 import { sleep } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import { DEPLOY_TIMEOUT_MS, loadRpsFor, log, servedPollMs } from "./config";
-import { RateLoad } from "./loadgen";
+import { DEPLOY_TIMEOUT_MS, log, servedPollMs } from "./config";
+import { environmentLoad, type LoadTarget } from "./loadgen";
 import { firstServed } from "./probes";
 import { hostRefs, type LoadSample, samples } from "./results";
 import { secs } from "./stats";
@@ -18,26 +18,39 @@ export async function pushImage(
   return image;
 }
 
-/** Epoch ms at which the last of `urls` first served `version` (undefined: one did not in time). */
-export async function allServed(urls: readonly string[], version: string): Promise<number | undefined> {
-  const times = await firstServed(urls, version, DEPLOY_TIMEOUT_MS, servedPollMs(urls.length));
-  return times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined;
+/** Every proxy polled until it serves `version`: when the last one first did, and the probes. */
+export interface AllServed {
+  /** Epoch ms at which the last of the proxies first served it (undefined: one did not in time). */
+  readonly at?: number;
+  /** Probes straight to the proxies (a new connection each), and those that failed. */
+  readonly probes: number;
+  readonly failedProbes: number;
+}
+
+export async function allServed(urls: readonly string[], version: string): Promise<AllServed> {
+  const served = await firstServed(urls, version, DEPLOY_TIMEOUT_MS, servedPollMs(urls.length));
+  const times = served.map((s) => s.at);
+  return {
+    at: times.every((t) => t !== undefined) ? Math.max(...(times as number[])) : undefined,
+    probes: served.reduce((n, s) => n + s.probes, 0),
+    failedProbes: served.reduce((n, s) => n + s.failedProbes, 0),
+  };
 }
 
 export const elapsed = (end: number | undefined, start: number | undefined) =>
   end === undefined || start === undefined ? undefined : end - start;
 
 /**
- * Runs `act` under steady load on every proxy (kept 1 s after it ends) and records its
- * sample, also when `act` fails.
+ * Runs `act` under the environment's steady load (through its load balancer; kept 1 s after
+ * it ends) and records its sample, also when `act` fails.
  */
 export async function underLoad(
-  urls: readonly string[],
+  env: LoadTarget,
   key: Pick<LoadSample, "variant" | "batch">,
   label: string,
   act: () => Promise<Partial<LoadSample>>,
 ): Promise<LoadSample> {
-  const load = new RateLoad(urls, loadRpsFor(urls.length)).start();
+  const load = environmentLoad(env).start();
   let measured: Partial<LoadSample> = {};
   try {
     measured = await act();
@@ -47,7 +60,7 @@ export async function underLoad(
     samples.push({
       ...measured,
       ...key,
-      size: urls.length,
+      size: env.appUrls.length,
       sent: report.sent,
       failed: report.failed,
       failures: report.failures.slice(0, 3),
@@ -59,7 +72,7 @@ export async function underLoad(
   const from = s.variant === "rollback" ? "command" : "push";
   log(
     `${s.variant} ${s.size}m batch ${s.batch} ${label}: ${from}→all ${secs(s.latency, 2)} s, hook→all ${secs(s.fromHook, 2)} s, ` +
-      `failed ${s.failed}/${s.sent}${s.outcome === false ? ", outcome FAILED" : ""}`,
+      `failed ${s.failed}/${s.sent}, probes failed ${s.failedProbes ?? 0}/${s.probes ?? 0}${s.outcome === false ? ", outcome FAILED" : ""}`,
   );
   return s;
 }

@@ -59,6 +59,6 @@ export async function servingEverywhere(
   version: string,
   timeoutMs: number,
 ): Promise<void> {
-  const times = await firstServed(urls, version, timeoutMs, 250);
-  if (times.some((t) => t === undefined)) throw new Error(`not every minion serves ${version}`);
+  const served = await firstServed(urls, version, timeoutMs, 250);
+  if (served.some((s) => s.at === undefined)) throw new Error(`not every minion serves ${version}`);
 }

@@ -1,9 +1,11 @@
 /**
- * The bench's load: a real HTTP load generator (autocannon, programmatic API) on every
- * proxy at a fixed rate, until stopped. A failed request is a connection error, a timeout or
- * anything but a 2xx. Latency percentiles come from autocannon's own histogram.
+ * The bench's load: a real HTTP load generator (autocannon, programmatic API) at a fixed rate,
+ * until stopped, through the environment's load balancer (its one entry URL): LOAD_RPS per
+ * minion's proxy in all. A failed request is a connection error, a timeout or anything but a
+ * 2xx. Latency percentiles come from autocannon's own histogram.
  */
 import autocannon from "autocannon";
+import { loadRpsFor } from "./config";
 
 export interface LoadResult {
   readonly sent: number;
@@ -21,6 +23,8 @@ export class RateLoad {
     private readonly urls: readonly string[],
     private readonly ratePerSecond: number,
     private readonly path = "/version",
+    /** Per URL: enough that one slow answer does not hold the rate back. */
+    private readonly connections = 10,
   ) {}
 
   start(): this {
@@ -29,8 +33,13 @@ export class RateLoad {
       let instance!: autocannon.Instance;
       const done = new Promise<autocannon.Result>((resolve, reject) => {
         instance = autocannon(
-          // Enough connections that one slow answer does not hold the rate back.
-          { url, connections: 10, overallRate: this.ratePerSecond, duration: 3600, timeout: 10 },
+          {
+            url,
+            connections: this.connections,
+            overallRate: this.ratePerSecond,
+            duration: 3600,
+            timeout: 10,
+          },
           (err, result) => (err ? reject(err) : resolve(result)),
         );
       });
@@ -63,9 +72,24 @@ export class RateLoad {
   }
 }
 
-/** A steady-state window: `seconds` of load with no deploy. */
-export async function steady(urls: readonly string[], rate: number, seconds: number): Promise<LoadResult> {
-  const load = new RateLoad(urls, rate).start();
+/** What the load needs of an environment: its entry URL and how many proxies are behind it. */
+export interface LoadTarget {
+  readonly appUrl: string;
+  readonly appUrls: readonly string[];
+}
+
+/**
+ * The environment's load: through its load balancer, loadRpsFor(minions) per minion's proxy
+ * in all (HAProxy spreads it round robin), 10 connections per proxy.
+ */
+export function environmentLoad(env: LoadTarget): RateLoad {
+  const proxies = env.appUrls.length;
+  return new RateLoad([env.appUrl], loadRpsFor(proxies) * proxies, "/version", 10 * proxies);
+}
+
+/** A steady-state window: `seconds` of the environment's load with no deploy. */
+export async function steady(env: LoadTarget, seconds: number): Promise<LoadResult> {
+  const load = environmentLoad(env).start();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   return load.stop();
 }

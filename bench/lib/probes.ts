@@ -84,6 +84,10 @@ export interface Served {
   readonly at?: number;
   /** The first answer with any version (a 200 with JSON). */
   readonly first?: { readonly at: number; readonly version: string };
+  /** Probes sent, and those that failed (no answer, or not a 200 with a version): requests
+   * straight to the proxy, each on a new connection, while the deploy ran. */
+  readonly probes: number;
+  readonly failedProbes: number;
 }
 
 /** Polls GET /version on one proxy every `intervalMs` until it serves `version`, for up to `timeoutMs`. */
@@ -95,25 +99,29 @@ export async function watchServed(
 ): Promise<Served> {
   const deadline = Date.now() + timeoutMs;
   let first: Served["first"];
+  let probes = 0;
+  let failedProbes = 0;
   while (Date.now() < deadline) {
     const served = await servedVersion(url).catch(() => undefined);
     const at = Date.now();
-    if (served !== undefined) first ??= { at, version: served };
-    if (served === version) return { at, first };
+    probes++;
+    if (served === undefined) failedProbes++;
+    else first ??= { at, version: served };
+    if (served === version) return { at, first, probes, failedProbes };
     await sleep(intervalMs);
   }
-  return { first };
+  return { first, probes, failedProbes };
 }
 
 /**
  * Polls GET /version on every proxy every `intervalMs` until each has served `version`;
- * resolves with the epoch ms at which each first did (undefined: not within `timeoutMs`).
+ * resolves with what each answered (`at`: when it first served it, undefined: not within `timeoutMs`).
  */
 export async function firstServed(
   urls: readonly string[],
   version: string,
   timeoutMs: number,
   intervalMs = 100,
-): Promise<(number | undefined)[]> {
-  return Promise.all(urls.map(async (url) => (await watchServed(url, version, timeoutMs, intervalMs)).at));
+): Promise<Served[]> {
+  return Promise.all(urls.map((url) => watchServed(url, version, timeoutMs, intervalMs)));
 }

@@ -149,7 +149,7 @@ export async function conditions(): Promise<string[]> {
   return [
     `${new Date().toISOString()}, commit ${commit}${dirty}, ${os.cpus().length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Docker engine ${engine}, Node ${process.version}`,
     `other environments running on this machine at the start: ${others.length ? others.join(", ") : "none"} (they share the CPUs: compare ratios within this run, not absolute figures across runs)`,
-    `${PUSHES} measured pushes per series after one warm-up push; load ${LOAD_RPS} req/s per proxy (autocannon: GET /version on 10 keep-alive connections per proxy), plus, while a deploy is awaited, one GET /version per proxy every ${servedPollMs(1)} ms on a new connection (the probe that times "serving")${
+    `${PUSHES} measured pushes per series after one warm-up push; load ${LOAD_RPS} req/s per proxy in all, through the environment's load balancer (autocannon: GET /version on 10 keep-alive connections per proxy, to the one entry URL; HAProxy spreads it round robin), plus, while a deploy is awaited, one GET /version straight to each proxy every ${servedPollMs(1)} ms on a new connection (the probe that times "serving", its failures counted)${
       SIZES.some((n) => n > LIFECYCLE_MAX_SIZE)
         ? `; on the scale sizes ${SIZES.filter((n) => n > LIFECYCLE_MAX_SIZE)
             .map((n) => `${n}: ${loadRpsFor(n)}`)

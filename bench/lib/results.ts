@@ -21,6 +21,8 @@ export interface LoadSample {
   readonly latency?: number;
   /** Notification's arrival at the master (salt-api) → every minion serves it (pushes). */
   readonly fromHook?: number;
+  /** The runner's `start` event → every minion serves it (ours and rollbacks). */
+  readonly fromStart?: number;
   /** Notification's arrival → the runner's `start` event; → the deploy's first minion job published (ms, ours). */
   readonly hookToStart?: number;
   readonly hookToJob?: number;
@@ -29,9 +31,13 @@ export interface LoadSample {
   /** The orchestration's own duration from its outcome event (not the seed's). */
   readonly runner?: number;
   readonly outcome?: boolean;
+  /** The load through the load balancer while this ran: sent, failed, the first failures. */
   readonly sent: number;
   readonly failed: number;
   readonly failures: string[];
+  /** The served-version probes straight to each proxy (a new connection each) while it ran. */
+  readonly probes?: number;
+  readonly failedProbes?: number;
   /** Latency percentiles (ms) of the load while this deploy ran. */
   readonly p50?: number;
   readonly p99?: number;
@@ -127,3 +133,7 @@ export const failedOf = (list: readonly LoadSample[]) => {
   const badOutcome = list.filter((s) => s.outcome === false).length;
   return `${failed} / ${sent}${badOutcome ? ` (${badOutcome} failed outcome)` : ""}`;
 };
+
+/** The served-version probes straight to each proxy: "failed / sent". */
+export const failedProbesOf = (list: readonly LoadSample[]) =>
+  `${list.reduce((n, s) => n + (s.failedProbes ?? 0), 0)} / ${list.reduce((n, s) => n + (s.probes ?? 0), 0)}`;

@@ -9,10 +9,13 @@ export interface PushSample {
   readonly size: number;
   readonly batch: string;
   readonly latency?: number;
+  readonly fromStart?: number;
   readonly runner?: number;
   readonly command?: number;
   readonly failed: number;
   readonly sent: number;
+  readonly probes?: number;
+  readonly failedProbes?: number;
   readonly p50?: number;
   readonly p99?: number;
   readonly hookToStart?: number;
@@ -45,14 +48,21 @@ export interface Summary {
   readonly push_4_batch1_s?: number;
   readonly push_4_batch100_s?: number;
   readonly seed_1_s?: number;
+  /** Rollback, 1 minion: the operator command's start → every minion serves the previous version. */
   readonly rollback_s?: number;
+  /** Rollback, 1 minion: the runner's start event → every minion serves it. */
   readonly rollback_runner_s?: number;
+  /** Rollback, 1 minion: the rollout's own duration from its outcome event (records and all). */
+  readonly rollback_outcome_s?: number;
   readonly down_minion_extra_s?: number;
   /** Registry event received (the hook's `_stamp`) → the runner's start event / the first minion job published (ms, medians over our pushes). */
   readonly event_to_start_ms?: number;
   readonly event_to_job_ms?: number;
+  /** Our deploys and rollbacks: requests through the load balancer + probes straight to each proxy. */
   readonly failed_requests: number;
   readonly sent_requests: number;
+  readonly failed_probes: number;
+  readonly sent_probes: number;
   readonly load_rps_per_proxy: number;
   readonly p50_switch_ms?: number;
   readonly p99_switch_ms?: number;
@@ -80,7 +90,7 @@ export function summarize(
     samples.filter(
       (x) => x.variant === variant && x.size === size && (batch === undefined || x.batch === batch),
     );
-  const med = (list: readonly PushSample[], key: "latency" | "runner" = "latency") =>
+  const med = (list: readonly PushSample[], key: "latency" | "runner" | "fromStart" = "latency") =>
     median(list.map((x) => x[key]));
   const scale: Summary["scale"] = {};
   for (const size of [...new Set(samples.map((x) => x.size))].sort((a, b) => a - b)) {
@@ -130,12 +140,15 @@ export function summarize(
     push_4_batch100_s: s(push4b100),
     seed_1_s: s(seed1),
     rollback_s: s(med(pick("rollback", 1))),
-    rollback_runner_s: s(med(pick("rollback", 1), "runner")),
+    rollback_runner_s: s(med(pick("rollback", 1), "fromStart")),
+    rollback_outcome_s: s(med(pick("rollback", 1), "runner")),
     down_minion_extra_s: s(downExtra),
     event_to_start_ms: median(pick("ours", 1).map((x) => x.hookToStart)),
     event_to_job_ms: median(pick("ours", 1).map((x) => x.hookToJob)),
-    failed_requests: deploys.reduce((n, x) => n + x.failed, 0),
-    sent_requests: deploys.reduce((n, x) => n + x.sent, 0),
+    failed_requests: deploys.reduce((n, x) => n + x.failed + (x.failedProbes ?? 0), 0),
+    sent_requests: deploys.reduce((n, x) => n + x.sent + (x.probes ?? 0), 0),
+    failed_probes: deploys.reduce((n, x) => n + (x.failedProbes ?? 0), 0),
+    sent_probes: deploys.reduce((n, x) => n + (x.probes ?? 0), 0),
     load_rps_per_proxy: loadRps,
     p50_switch_ms: switchP50,
     p99_switch_ms: switchP99,
@@ -150,6 +163,8 @@ export function summarize(
       push_4_batch1_over_push_1: div(push4b1, push1),
       push_4_batch100_over_push_1: div(push4b100, push1),
       seed_1_over_ours_1: div(seed1, push1),
+      rollback_command_over_push_1: div(med(pick("rollback", 1)), push1),
+      rollback_runner_over_push_1: div(med(pick("rollback", 1), "fromStart"), push1),
     },
   };
 }

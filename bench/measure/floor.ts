@@ -1,7 +1,7 @@
 /** The floor: bare `docker pull` + `docker run` + first healthy response inside a minion's engine. */
 import { docker, type LocalStack, type StackOutputs } from "../../test/e2e/support/stack";
-import { FLOOR_RUNS, loadRpsFor, RUN_ID } from "../lib/config";
-import { RateLoad } from "../lib/loadgen";
+import { FLOOR_RUNS, RUN_ID } from "../lib/config";
+import { environmentLoad } from "../lib/loadgen";
 import { type FloorSample, hostRefs, sizes } from "../lib/results";
 import { median, secs, table } from "../lib/stats";
 
@@ -30,7 +30,7 @@ echo "$t0 $t1 $t2 $t3"`;
  */
 export async function floor(stack: LocalStack, outputs: StackOutputs): Promise<FloorSample[]> {
   const image = await minionImage(stack);
-  const load = new RateLoad(outputs.appUrls, loadRpsFor(outputs.appUrls.length)).start();
+  const load = environmentLoad(outputs).start();
   try {
     return await floorRuns(stack, outputs, image);
   } finally {

@@ -4,10 +4,27 @@
  */
 import { waitFor } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import { BATCHES, DEFAULT_BATCH, LOAD_RPS, PUSHES, RUN_ID, SIZES, SKIP_SEED } from "../lib/config";
+import {
+  BATCHES,
+  DEFAULT_BATCH,
+  LOAD_RPS,
+  PUSHES,
+  RUN_ID,
+  servedPollMs,
+  SIZES,
+  SKIP_SEED,
+} from "../lib/config";
 import { allServed, elapsed, pushImage, underLoad } from "../lib/deploys";
 import { deployStartOf, outcomeOf, type Watchers } from "../lib/events";
-import { converged, failedOf, type LoadSample, samples, samplesOf, type Variant } from "../lib/results";
+import {
+  converged,
+  failedOf,
+  failedProbesOf,
+  type LoadSample,
+  samples,
+  samplesOf,
+  type Variant,
+} from "../lib/results";
 import { median, percentile, secs, table } from "../lib/stats";
 
 async function seedJobsDone(stack: LocalStack): Promise<void> {
@@ -30,7 +47,7 @@ async function onePush(
 ): Promise<PushedImage> {
   const version = `${label}-${RUN_ID}`;
   let image: PushedImage | undefined;
-  await underLoad(outputs.appUrls, { variant, batch }, label, async () => {
+  await underLoad(outputs, { variant, batch }, label, async () => {
     const served = allServed(outputs.appUrls, version);
     const after = w.events.events.length;
     image = await pushImage(stack, outputs, version);
@@ -43,8 +60,11 @@ async function onePush(
     const startAt = variant === "ours" ? deployStartOf(w, image.digest, after) : undefined;
     const jobAt = variant === "ours" && hookAt !== undefined ? w.jobs.firstDeployJob(hookAt) : undefined;
     return {
-      latency: elapsed(all, pushedAt),
-      fromHook: elapsed(all, hookAt),
+      latency: elapsed(all.at, pushedAt),
+      fromHook: elapsed(all.at, hookAt),
+      fromStart: elapsed(all.at, startAt),
+      probes: all.probes,
+      failedProbes: all.failedProbes,
       hookToStart: startAt !== undefined && hookAt !== undefined ? startAt - hookAt : undefined,
       hookToJob: jobAt !== undefined && hookAt !== undefined ? jobAt - hookAt : undefined,
       ...done,
@@ -76,7 +96,7 @@ export function pushSection(): string[] {
   const largest = Math.max(...SIZES);
   out.push(`## Deploy latency: push → every minion serves the new version (s)\n`);
   out.push(
-    `Each push under steady load (${LOAD_RPS} req/s per proxy; the scale sizes less, see Conditions). p95 is nearest-rank (of ${PUSHES} pushes it is the slowest). ` +
+    `Each push under steady load through the environment's load balancer (${LOAD_RPS} req/s per proxy in all; the scale sizes less, see Conditions), while each proxy is also probed straight every ${servedPollMs(1)} ms on a new connection (the probe that times "serving"; a failed probe counts). p95 is nearest-rank (of ${PUSHES} pushes it is the slowest). ` +
       `"ours": registry notification → reactor → the \`saltpipe.receive\` runner (rolling batches, health gate, blue/green); ` +
       `"seed": the reactor runs \`state.highstate\` on every minion (no batches, no health gate, container replaced in place). ` +
       `"hook → runner start": the notification's \`_stamp\` → the runner's \`saltpipe/deploy/local/start\` event; "hook → first minion job": → the first job the deploy publishes (the targets' ping), both on the master's clock.\n`,
@@ -98,6 +118,7 @@ export function pushSection(): string[] {
       variant === "ours" ? secs(median(list.map((s) => s.hookToStart)), 2) : "–",
       variant === "ours" ? secs(median(list.map((s) => s.hookToJob)), 2) : "–",
       failedOf(list),
+      failedProbesOf(list),
     ]);
   };
   for (const size of SIZES) {
@@ -120,9 +141,10 @@ export function pushSection(): string[] {
         "hook → runner start",
         "hook → first minion job",
         "failed / sent requests",
+        "failed / sent probes",
       ],
       rows,
-      [1, 4, 5, 6, 7, 8, 9, 10],
+      [1, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     ),
   );
   return out;

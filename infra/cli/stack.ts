@@ -198,5 +198,6 @@ export function stackAccess(opts: StackOptions): MasterAccess {
     keySource = `config saltpipe:sshPrivateKey of "${opts.stack}"`;
   }
   const environment = typeof outputs.environmentName === "string" ? outputs.environmentName : opts.stack;
-  return { stack: opts.stack, environment, ssh: outputs.masterSsh, privateKey, keySource };
+  const operatorDir = (opts.env ?? process.env).SALTPIPE_OPERATOR_DIR || undefined;
+  return { stack: opts.stack, environment, ssh: outputs.masterSsh, privateKey, keySource, operatorDir };
 }

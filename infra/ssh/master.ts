@@ -28,6 +28,8 @@ export interface MasterAccess {
   readonly privateKey: string;
   /** Where the key came from, for error messages ("stack output masterSshKey", a file…). */
   readonly keySource: string;
+  /** The master's operator engine directory, when not OPERATOR_DIR (a master with another cachedir). */
+  readonly operatorDir?: string;
 }
 
 /** The master could not be reached or did not answer: exit code 2. */
@@ -74,19 +76,22 @@ function describe(access: MasterAccess): string {
 
 /** Where the master's `saltpipe_operator` engine takes requests (salt-states/salt/_engines/saltpipe_operator.py). */
 export const OPERATOR_DIR = "/var/cache/salt/master/saltpipe/operator";
-/** Polls of 50 ms: the engine takes a request within 50 ms; after 3 s untaken it is withdrawn. */
-const PICKUP_POLLS = 60;
+/** Polls of 20 ms: the engine looks every 20 ms; a request still untaken after 3 s is withdrawn. */
+const POLL_SECONDS = 0.02;
+const PICKUP_POLLS = 150;
 /** The answer of a taken request is awaited up to one hour (a deploy's own bounds are shorter). */
-const ANSWER_POLLS = 72_000;
+const ANSWER_POLLS = 180_000;
 /** The request script's exit codes: withdrawn untaken (no engine: use salt-run) and no answer. */
 const NOT_TAKEN = 90;
 const NO_ANSWER = 91;
 
 /**
- * The shell script that asks the master's `saltpipe_operator` engine to run `fn` (no Python
+ * The bash script that asks the master's `saltpipe_operator` engine to run `fn` (no Python
  * process per command): it writes the request (as root, 0600; `created` by the master's own
  * clock), waits for the answer file, prints it and removes it. Exits NOT_TAKEN when the
- * engine is not there (no directory, or the request stayed untaken and was withdrawn).
+ * engine is not there (no directory, or the request stayed untaken and was withdrawn). Its
+ * 20 ms naps are `read -t` on a private FIFO nobody writes to: a builtin, not a `sleep`
+ * process per poll.
  */
 export function operatorRequestScript(
   user: string,
@@ -101,18 +106,19 @@ export function operatorRequestScript(
     `d=${shellWord(dir)}; id=${id}`,
     `[ -d "$d/requests" ] && [ -d "$d/answers" ] || exit ${NOT_TAKEN}`,
     "umask 077",
+    `nap="$d/answers/.$id.nap"; mkfifo "$nap" && exec 3<>"$nap" && rm -f "$nap" || exit ${NOT_TAKEN}`,
     `{ printf '%s' ${shellWord(head)}; date +%s; printf '}'; } > "$d/requests/.$id.tmp" || exit ${NOT_TAKEN}`,
     `mv -f "$d/requests/.$id.tmp" "$d/requests/$id.json" || exit ${NOT_TAKEN}`,
     "n=0",
     'while [ ! -e "$d/answers/$id.json" ]; do',
     `  if [ "$n" -eq ${PICKUP_POLLS} ] && rm "$d/requests/$id.json" 2>/dev/null; then exit ${NOT_TAKEN}; fi`,
     `  [ "$n" -lt ${ANSWER_POLLS} ] || exit ${NO_ANSWER}`,
-    "  sleep 0.05; n=$((n + 1))",
+    `  read -r -t ${POLL_SECONDS} -u 3 _; n=$((n + 1))`,
     "done",
     'cat "$d/answers/$id.json" && rm -f "$d/answers/$id.json"',
   ].join("\n");
   const sudo = user === "root" ? "" : "sudo -n ";
-  return `${sudo}sh -c ${shellWord(script)}`;
+  return `${sudo}bash -c ${shellWord(script)}`;
 }
 
 /** Opens one SSH connection to the master; every runner and stream shares it. */
@@ -210,7 +216,8 @@ function sshMaster(client: Client, access: MasterAccess): Master {
   };
   /** Through the master's operator engine; undefined when it did not take the request. */
   const engineReply = async (fn: string, args: readonly string[]): Promise<RunnerReply | undefined> => {
-    const ran = await collect(operatorRequestScript(user, randomBytes(12).toString("hex"), fn, args));
+    const id = randomBytes(12).toString("hex");
+    const ran = await collect(operatorRequestScript(user, id, fn, args, access.operatorDir ?? OPERATOR_DIR));
     if (ran.code === NO_ANSWER)
       throw new UnreachableError(`the master took the ${fn} request but gave no answer within an hour`);
     if (ran.code !== 0) return undefined; // no engine (or sudo refused sh): nothing was asked
@@ -218,7 +225,9 @@ function sshMaster(client: Client, access: MasterAccess): Master {
       const answer = JSON.parse(ran.stdout) as { code: number; data: unknown };
       return { code: answer.code, data: answer.data };
     } catch {
-      throw new UnreachableError(`the master's answer to ${fn} is not JSON: ${ran.stdout.trim().slice(-300)}`);
+      throw new UnreachableError(
+        `the master's answer to ${fn} is not JSON: ${ran.stdout.trim().slice(-300)}`,
+      );
     }
   };
   return {

@@ -62,8 +62,8 @@ const ECR_HOST = ecrRegistryHost(ACCOUNT, REGION);
 const CA_ON_MINION = "/root/saltpipe-awsev-ca.pem";
 
 const stack = new LocalStack(PREFIX, {
-  appPortBase: 40080,
-  registryPort: 41580,
+  appPortBase: 14080,
+  registryPort: 15580,
   config: {
     minions: 2,
     events: {

@@ -5,7 +5,8 @@
  * keys are pinned on first use, and a changed key stops `up` and `npm run status` before anything
  * is sent; `destroy` takes saltpipe off them and leaves the servers, the user and its files alone.
  *
- * Own names and ports: prefix saltpipe-exist, app 44080, SSH 45080+, registry 45580.
+ * Own names and ports: prefix saltpipe-exist, app 16080, SSH 17080+, registry 17580 (below the
+ * ephemeral port range: a connection an earlier suite left in TIME-WAIT never holds one).
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -22,9 +23,9 @@ jest.setTimeout(30 * 60_000);
 
 const PREFIX = "saltpipe-exist";
 const STACK = "exist";
-const APP_PORT_BASE = 44080;
+const APP_PORT_BASE = 16080;
 const SSH_PORT_BASE = APP_PORT_BASE + 1000;
-const REGISTRY_PORT = 45580;
+const REGISTRY_PORT = 17580;
 const STATE_DIR = path.join(PACKAGE_ROOT, ".state", PREFIX);
 const STACK_FILE = path.join(STATE_DIR, `Pulumi.${STACK}.yaml`);
 
@@ -218,10 +219,10 @@ describe("existing servers with a sudo user", () => {
       const before = await servers.acceptedLogins(master);
       const result = await status();
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain('SSH host key of host "master" (127.0.0.1:45080) changed');
+      expect(result.stderr).toContain('SSH host key of host "master" (127.0.0.1:17080) changed');
       const up = await stackScript("pulumi", "up", "--yes", "--skip-preview");
       expect(up.code).not.toBe(0);
-      expect(up.stdout + up.stderr).toContain('SSH host key of host "master" (127.0.0.1:45080) changed');
+      expect(up.stdout + up.stderr).toContain('SSH host key of host "master" (127.0.0.1:17080) changed');
       expect(await servers.acceptedLogins(master)).toBe(before);
     } finally {
       await servers.restoreHostKey(master);

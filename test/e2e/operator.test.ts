@@ -2,20 +2,22 @@
  * The operator's side for real, on the local stack: `up:local` as a person sees it (no
  * tracebacks, a closing summary), the app and `saltpipe status` agreeing on the digest,
  * `saltpipe watch` following a real push (JSON lines, in order, exit 0), an unhealthy push
- * (exit 1 with the reason), `watch` under a pseudo-terminal (the rendered lines), and
+ * (exit 1 with the reason), `watch` under a pseudo-terminal (the rendered lines), the master's
+ * operator engine answering the command's own request script (and salt-run without it), and
  * `rollback --watch` and `history`.
  *
  * Its own state dir, names and ports (prefix saltpipe-ops), so it runs beside a user's `local`.
  */
 import { spawn } from "child_process";
 import { PACKAGE_ROOT } from "../../infra/paths";
+import { OPERATOR_DIR, operatorRequestScript } from "../../infra/ssh/master";
 import { get } from "./support/http";
-import { sleep, waitFor } from "./support/run";
+import { run, sleep, waitFor } from "./support/run";
 import { LocalStack, OPERATOR_CLI, type PushedImage, type StackOutputs } from "./support/stack";
 
 jest.setTimeout(30 * 60_000);
 
-const stack = new LocalStack("saltpipe-ops", { appPortBase: 48080, registryPort: 49580 });
+const stack = new LocalStack("saltpipe-ops", { appPortBase: 20080, registryPort: 21580 });
 const WATCH_BOUND_MS = 5 * 60_000;
 
 let outputs: StackOutputs;
@@ -241,6 +243,38 @@ test("watch on a terminal: the rendered progress lines", async () => {
   const positions = order.map(at);
   expect({ lines, positions }).toEqual({ lines, positions: [...positions].sort((a, b) => a - b) });
   expect(positions.every((p) => p >= 0)).toBe(true);
+});
+
+test("the master's operator engine answers the command's requests; a master without it is asked through salt-run", async () => {
+  // The very script the command runs over SSH, here through docker exec on the master.
+  const script = operatorRequestScript("root", `e2e-${Date.now().toString(36)}`, "saltpipe.status", [
+    "local",
+    "audit=0",
+    "live=False",
+  ]);
+  const started = Date.now();
+  const answer = JSON.parse(await stack.onHost("master", script)) as {
+    code: number;
+    data: { result: boolean; environment: string };
+  };
+  expect(answer).toMatchObject({ code: 0, data: { result: true, environment: "local" } });
+  expect(Date.now() - started).toBeLessThan(5000);
+  const dirs = `${OPERATOR_DIR}/requests ${OPERATOR_DIR}/answers`;
+  expect(await stack.onHost("master", `stat -c '%a %U' ${OPERATOR_DIR} ${dirs}`)).toBe(
+    "700 root\n".repeat(3),
+  );
+  expect(await stack.onHost("master", `find ${dirs} -mindepth 1`)).toBe("");
+  // A master without the engine (an older one; here: asked where it has none) is asked
+  // through salt-run: the request is never written.
+  const status = await run(
+    "node_modules/.bin/ts-node",
+    ["--transpile-only", OPERATOR_CLI, "status", "--json", "--stack", "local"],
+    { env: { ...stack.env, SALTPIPE_OPERATOR_DIR: "/nonexistent/saltpipe/operator" }, timeoutMs: 120_000 },
+  );
+  expect({ code: status.code, current: (JSON.parse(status.stdout) as { current: string }).current }).toEqual({
+    code: 0,
+    current: expect.stringMatching(/^sha256:/),
+  });
 });
 
 test("rollback --watch follows its deploy; history lists the deploys, the audit only with --audit", async () => {

@@ -8,7 +8,8 @@
  * stopped during traffic (how many failed and for how long is reported; the load balancer
  * must have taken it out within its check interval).
  *
- * Own names and ports (saltpipe-shape, 42080…, registry 43580): runs beside the other suites.
+ * Own names and ports (saltpipe-shape, 18080…, registry 19580, below the ephemeral port range):
+ * runs beside the other suites.
  */
 import * as fs from "fs";
 import * as net from "net";
@@ -22,8 +23,8 @@ import { DOCKER, docker, EventWatch, LocalStack, type PushedImage, type StackOut
 
 jest.setTimeout(40 * 60_000);
 
-const APP_PORT_BASE = 42080;
-const stack = new LocalStack("saltpipe-shape", { appPortBase: APP_PORT_BASE, registryPort: 43580 });
+const APP_PORT_BASE = 18080;
+const stack = new LocalStack("saltpipe-shape", { appPortBase: APP_PORT_BASE, registryPort: 19580 });
 /** Total rate through the load balancer (the issue asks for ≥ 200/s). */
 const RATE = 250;
 /** Every load run is bounded: no test can leave a load generator running. */

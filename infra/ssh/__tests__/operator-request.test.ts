@@ -1,6 +1,6 @@
 /**
  * The operator command's request script (what `saltpipe rollback|status|…` runs on the master
- * over SSH to ask its `saltpipe_operator` engine), run for real by `sh` against a temporary
+ * over SSH to ask its `saltpipe_operator` engine), run for real by bash against a temporary
  * directory, with a stand-in for the engine: the request as the engine reads it, the answer
  * printed and removed, and the exit codes that send the command back to `salt-run`.
  */
@@ -13,7 +13,10 @@ import { operatorRequestScript } from "../master";
 function sh(command: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
     execFile("/bin/sh", ["-c", command], (err, stdout) =>
-      resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout }),
+      resolve({
+        code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0,
+        stdout,
+      }),
     );
   });
 }
@@ -93,8 +96,10 @@ describe("the operator request script", () => {
   }, 15_000);
 
   test("another SSH user asks through sudo -n; a bad request id is refused", () => {
-    expect(operatorRequestScript("deploy", "req-sudo00001", "saltpipe.status", ["dev"])).toMatch(/^sudo -n sh -c '/);
-    expect(operatorRequestScript("root", "req-sudo00001", "saltpipe.status", ["dev"])).toMatch(/^sh -c '/);
+    expect(operatorRequestScript("deploy", "req-sudo00001", "saltpipe.status", ["dev"])).toMatch(
+      /^sudo -n bash -c '/,
+    );
+    expect(operatorRequestScript("root", "req-sudo00001", "saltpipe.status", ["dev"])).toMatch(/^bash -c '/);
     expect(() => operatorRequestScript("root", "../x", "saltpipe.status", [])).toThrow(/invalid request id/);
   });
 });

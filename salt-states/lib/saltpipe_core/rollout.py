@@ -193,11 +193,15 @@ class Lifecycle:
             # prepare gets the whole deploy state in its batch). Only while holding the
             # claim: after a failed renewal nothing is pulled, and the first batch's renewal
             # stops the rollout (fencing).
+            preparing = None
             if size < len(answered) and self.renew():
-                self.port.prepare(answered, request)
+                preparing = self.port.begin_prepare(answered, request)
             switched = []
             for index in range(0, len(answered), size):
                 group = answered[index : index + size]
+                if preparing is not None:
+                    # This batch's minions are prepared (or gave up); later ones may still pull.
+                    preparing.wait(group, timeout=self.ttl)
                 if not self.renew():
                     failed, lost, reason = True, True, f"{LOST}; stopped before batch {len(batches) + 1}"
                     break
@@ -214,6 +218,8 @@ class Lifecycle:
                 if not all(results[m]["result"] for m in group):
                     failed, reason = True, f"batch {len(batches)} failed"
                     break
+            if preparing is not None:
+                preparing.join(timeout=self.ttl)  # nothing of this deploy runs on after it
             skipped = [m for m in answered if m not in minions]
             for mid in skipped:
                 minions[mid] = {"result": False, "changed": False, "comment": "skipped: an earlier batch failed", "duration": 0}

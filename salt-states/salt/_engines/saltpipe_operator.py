@@ -16,7 +16,7 @@ The command (infra/ssh/master.ts) writes a request over SSH (as root, or through
 waits for its answer, reads and removes it; a master without this engine leaves the request
 untaken, the command withdraws it and runs ``salt-run`` instead.
 
-Every ``poll`` seconds (0.05) the engine takes each request by renaming it (a request the
+Every ``poll`` seconds (0.02) the engine takes each request by renaming it (a request the
 command withdrew is never run), checks it - a regular file, not a link, owned by root, at most
 64 KiB, created at most ``REQUEST_TTL_SECONDS`` ago by the master's own clock, a function of
 ``ALLOWED`` with at most 16 string arguments - and runs the runner function in a thread of its
@@ -29,6 +29,7 @@ need a signature); a directory only root can write to asks for exactly what ``sa
 asked for - the SSH login with the stack's key - and nothing reaches it from the network.
 """
 
+import contextvars
 import json
 import logging
 import os
@@ -164,20 +165,22 @@ def _salt_parse_input():
     return salt.utils.args.parse_input
 
 
-def start(directory="", poll=0.05):
+def start(directory="", poll=0.02):
     parse_input = _salt_parse_input()
     root = directory or os.path.join(__opts__["cachedir"], "saltpipe", "operator")
     requests, answers = _directory(root)
     log.info("saltpipe operator: serving requests from %s", requests)
-    pruned = 0.0
+    pruned, failed = 0.0, 0.0
     while True:
         try:
             for name in pending(requests):
                 taken = take(requests, name)
                 if taken:
+                    # The loader's dunders (``__runners__``) live in context variables, which a
+                    # new thread does not inherit: the thread runs in a copy of this context.
                     threading.Thread(
-                        target=serve,
-                        args=(taken, answers, name[: -len(".json")], __runners__, parse_input, time.time()),
+                        target=contextvars.copy_context().run,
+                        args=(serve, taken, answers, name[: -len(".json")], __runners__, parse_input, time.time()),
                         name=f"saltpipe-operator-{name}",
                         daemon=True,
                     ).start()
@@ -185,5 +188,13 @@ def start(directory="", poll=0.05):
                 prune(requests, answers, now=time.time())
                 pruned = time.monotonic()
         except Exception:  # pylint: disable=broad-except
-            log.exception("saltpipe operator: the request loop failed; it goes on")
+            # E.g. the directory removed by hand: made again; said at most once a minute.
+            if time.monotonic() - failed > 60:
+                log.exception("saltpipe operator: the request loop failed; it goes on")
+            failed = time.monotonic()
+            time.sleep(1)
+            try:
+                requests, answers = _directory(root)
+            except (OSError, RuntimeError):
+                pass
         time.sleep(float(poll))

@@ -24,6 +24,7 @@ and ``salt-run`` exits 1 (so does a failed deploy: ``result`` False).
 =====================================  ===============================================
 """
 
+import contextvars
 import copy
 import hashlib
 import hmac
@@ -116,6 +117,41 @@ def _fire(tag, data):
         event.fire_event(data, tag)
 
 
+class Preparing:
+    """A prepare round running in its own thread: which minions are done, and waiting for some."""
+
+    def __init__(self, minions):
+        self.pending = set(minions)
+        self.planned = set()
+        self.cond = threading.Condition()
+        self.thread = None
+
+    def start(self, run_in_context, target):
+        self.thread = threading.Thread(target=run_in_context, args=(target,), name="saltpipe-prepare", daemon=True)
+        self.thread.start()
+
+    def ready(self, minion, planned):
+        with self.cond:
+            self.pending.discard(minion)
+            if planned:
+                self.planned.add(minion)
+            self.cond.notify_all()
+
+    def finish(self):
+        with self.cond:
+            self.pending.clear()
+            self.cond.notify_all()
+
+    def wait(self, minions, timeout=None):
+        """Until every one of ``minions`` is prepared (or gave up, or the round ended)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.pending & set(minions), timeout)
+
+    def join(self, timeout=None):
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
 # One LocalClient per thread, kept: building one reads the master config and sets up its
 # loaders (about 20 ms, on every push's path). The reactor runs runners in a pool of
 # threads of one process; a LocalClient is not for two threads at once.
@@ -194,29 +230,35 @@ class SaltPort:
 
         return collect
 
-    def _publish(self, tgt, fun, arg=(), tgt_type="list", timeout=None, full_return=False, kwarg=None, **kwargs):
+    def _publish(self, tgt, fun, arg=(), tgt_type="list", timeout=None, full_return=False, kwarg=None,
+                 client=None, on_return=None, **kwargs):
         """
         ``LocalClient.cmd`` in two halves: the job is published now; the function returned
-        waits for its returns (``{minion: ret}``, or the whole return with ``full_return``)
-        and stops as soon as every targeted minion returned (``cmd`` polls its event bus
-        once more, 10 ms, after the last return).
+        waits for its returns (``{minion: ret}``, or the whole return with ``full_return``;
+        each also handed to ``on_return(minion, ret)`` as it arrives) and stops as soon as
+        every targeted minion returned (``cmd`` polls its event bus once more, 10 ms, after
+        the last return). ``client``: another thread's LocalClient (default this one's).
         """
-        was_listening = self.client.event.cpub
-        pub = self.client.run_job(tgt, fun, arg, tgt_type=tgt_type, ret="", timeout=timeout, kwarg=kwarg, listen=True, **kwargs)
+        client = client or self.client
+        was_listening = client.event.cpub
+        pub = client.run_job(tgt, fun, arg, tgt_type=tgt_type, ret="", timeout=timeout, kwarg=kwarg, listen=True, **kwargs)
 
         def collect():
             out = {}
             try:
                 expected = set((pub or {}).get("minions") or [])
                 if pub and expected:
-                    for returned in self.client.get_cli_event_returns(pub["jid"], sorted(expected), timeout, tgt, tgt_type, **kwargs):
-                        out.update({m: data if full_return else data.get("ret", {}) for m, data in (returned or {}).items()})
+                    for returned in client.get_cli_event_returns(pub["jid"], sorted(expected), timeout, tgt, tgt_type, **kwargs):
+                        for mid, data in (returned or {}).items():
+                            out[mid] = data if full_return else data.get("ret", {})
+                            if on_return:
+                                on_return(mid, out[mid])
                         if expected <= set(out):
                             break
                     out.update({m: False for m in expected - set(out)})
             finally:
                 if not was_listening:
-                    self.client.event.close_pub()
+                    client.event.close_pub()
             return out
 
         return collect
@@ -246,7 +288,7 @@ class SaltPort:
                 unseen.add(mid)
         return unseen, connected
 
-    def prepare(self, minions, request):
+    def prepare(self, minions, request, ready=None, client=None):
         """
         The prepare round before the first of several batches, on ``minions`` all at once
         while the old version serves: the image pulled (each minion bounds its pull by
@@ -256,24 +298,61 @@ class SaltPort:
         registry credentials, the modules synced, the deploy's arguments rendered). Best
         effort: a batch's direct deploy, or its ``state.sls app.deploy``, pulls (and fails)
         on its own. Not on a plan-only master: a plan changes nothing. Returns the minions
-        planned.
+        planned; ``ready(minion, planned)`` is called as soon as each one is done.
         """
+        ready = ready or (lambda minion, planned: None)
         if self.plan_only:
+            for mid in minions:
+                ready(mid, False)
             return set()
         generation = _generation(self.env)
         planned, rest = set(), list(minions)
         if generation:
+
+            def direct(mid, ret):
+                if isinstance(ret, dict) and ret.get("result") is True:
+                    ready(mid, True)
+
             returns = self._cmd(
                 rest, "saltpipe_app.prepare", [request["digest"], generation], tgt_type="list", timeout=self.timeout,
                 kwarg={"event_id": request.get("event_id", ""), "tag": request.get("tag", "")},
+                client=client, on_return=direct,
             ) or {}
             planned = {m for m in rest if isinstance(returns.get(m), dict) and returns[m].get("result") is True}
             rest = [m for m in rest if m not in planned]
         if rest:
             pillar = {"saltpipe_deploy": _deploy_pillar(self.env, request, generation)}
-            prepared = self._sls(rest, "app.prepare", pillar, self.timeout, fun="planned")
+            prepared = self._sls(rest, "app.prepare", pillar, self.timeout, fun="planned", client=client)
             planned |= {m for m, r in prepared.items() if r["result"]}
+            for mid in rest:
+                ready(mid, mid in planned)
         return planned
+
+    def begin_prepare(self, minions, request):
+        """
+        The prepare round in a thread of its own (with its own LocalClient): the rollout
+        waits, before each batch, only for that batch's minions (``Preparing.wait``), so
+        the first batch starts as soon as its minions are prepared while the others still
+        pull. No minion ever gets its batch's deploy before its own prepare returned.
+        """
+        preparing = Preparing(minions)
+
+        def run():
+            try:
+                self.prepare(minions, request, ready=preparing.ready, client=self.thread_client())
+            except Exception:  # pylint: disable=broad-except
+                log.exception("saltpipe: the prepare round failed; its minions deploy without a plan")
+            finally:
+                preparing.finish()
+
+        # The loader's dunders (__opts__) live in context variables a new thread lacks.
+        preparing.start(contextvars.copy_context().run, run)
+        return preparing
+
+    @staticmethod
+    def thread_client():
+        """The LocalClient of the calling thread (a prepare round's thread gets its own)."""
+        return _local_client()
 
     def _returns(self, minions, returns, digest, timeout, fun, planned=False):
         out = {}
@@ -284,9 +363,9 @@ class SaltPort:
                 out[mid] = results.minion_result(returns[mid].get("ret"), digest, fun, planned=planned)
         return out
 
-    def _sls(self, minions, sls, pillar, timeout, fun="deployed"):
+    def _sls(self, minions, sls, pillar, timeout, fun="deployed", client=None):
         returns = self._cmd(
-            list(minions), "state.sls", [sls], tgt_type="list", timeout=timeout, full_return=True,
+            list(minions), "state.sls", [sls], tgt_type="list", timeout=timeout, full_return=True, client=client,
             # test=False: a minion configured with `test: True` must not plan and "succeed".
             kwarg={"pillar": pillar, "queue": True, "sync_mods": "states,modules", "test": self.plan_only},
         ) or {}

@@ -14,6 +14,20 @@ def digest(n):
     return "sha256:" + format(n, "064x")
 
 
+class _Prepared:
+    """A prepare round that is done at once; records the groups the rollout waited for."""
+
+    def __init__(self, waited):
+        self.waited = waited
+
+    def wait(self, minions, timeout=None):  # noqa: ARG002
+        self.waited.append(list(minions))
+        return True
+
+    def join(self, timeout=None):  # noqa: ARG002
+        self.waited.append("joined")
+
+
 class FakePort:
     """Minions that run whatever they are told; ``fail`` makes a digest fail on a minion."""
 
@@ -39,9 +53,10 @@ class FakePort:
             return sorted(m for m in only if m in live), []
         return sorted(live), sorted(self.silent)
 
-    def prepare(self, minions, request):
+    def begin_prepare(self, minions, request):
         self.pulled = getattr(self, "pulled", []) + [(list(minions), request["digest"])]
-        return set(minions)
+        self.waited = []
+        return _Prepared(self.waited)
 
     def apply(self, minions, request, settle=True):
         self.applied.append((list(minions), request["digest"], request.get("kind")))

@@ -691,6 +691,36 @@ class SaltPortTest(unittest.TestCase):
         self.assertEqual((tgt2, fun2, args2), (["m2", "m3"], "state.sls", (["app.prepare"],)))
         self.assertEqual(kwargs2["kwarg"]["pillar"]["saltpipe_deploy"]["generation"], generation)
 
+    def test_the_prepare_round_runs_beside_the_batches_each_waiting_for_its_own_minions(self):
+        opts, _ = self.master()
+        gate = threading.Event()
+        port = self.port(_Ck([], [], {}), {"m1": {"result": True}, "m2": {"result": True}}, opts=opts)
+
+        class SlowForM2(_Client):
+            def get_cli_event_returns(self, jid, minions, *args, **kwargs):
+                for returned in super().get_cli_event_returns(jid, minions, *args, **kwargs):
+                    if "m2" in returned:
+                        gate.wait(5)  # m2 still pulls
+                    yield returned
+
+        port.thread_client = lambda: SlowForM2({"m1": {"result": True}, "m2": {"result": True}})
+        preparing = port.begin_prepare(["m1", "m2"], {"digest": B})
+        self.assertTrue(preparing.wait(["m1"], timeout=2), "batch 1 starts once m1 is prepared")
+        self.assertFalse(preparing.wait(["m2"], timeout=0.2), "batch 2 waits for m2's prepare")
+        gate.set()
+        self.assertTrue(preparing.wait(["m2"], timeout=2))
+        preparing.join(2)
+        self.assertEqual(preparing.planned, {"m1", "m2"})
+        self.assertEqual(port.client.calls, [], "the round used its own thread's client")
+
+    def test_a_failed_prepare_round_releases_every_batch(self):
+        port = self.port(_Ck([], [], {}), {})
+        port.thread_client = lambda: (_ for _ in ()).throw(RuntimeError("no client"))
+        self.runner.log.disabled = True
+        preparing = port.begin_prepare(["m1", "m2"], {"digest": B})
+        self.assertTrue(preparing.wait(["m1", "m2"], timeout=2))
+        self.assertEqual(preparing.planned, set())
+
     def test_a_deploy_is_one_direct_call_and_the_state_only_where_no_plan_held(self):
         opts, _ = self.master()
         deployed = self.chunk("deployed", "deploy", True, f"app serves {B} from app-blue")

@@ -2,6 +2,7 @@
 as salt-run would run them, answered 0600; the loop takes requests in threads, so a long
 rollback never holds a status back. Real files and the engine's own loop; fake runners."""
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -49,11 +50,13 @@ class OperatorEngineTest(unittest.TestCase):
             raise RuntimeError("minions on fire")
         return {"result": to != "refused", "action": "rolled-back", "environment": environment}
 
-    def write(self, request_id, request, mode=0o600):
+    def write(self, request_id, request):
+        """As the command does: a temporary name, then renamed (the engine sees it whole)."""
         path = os.path.join(self.requests, f"{request_id}.json")
-        with open(path, "w", encoding="utf-8") as fh:
+        tmp = os.path.join(self.requests, f".{request_id}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(request if isinstance(request, str) else json.dumps(request))
-        os.chmod(path, mode)
+        os.rename(tmp, path)
         return path
 
     def request(self, fun="saltpipe.rollback", args=("dev", "approver=alice@laptop"), created=None):
@@ -136,7 +139,13 @@ class OperatorEngineTest(unittest.TestCase):
 
     def test_the_loop_takes_each_request_in_a_thread_of_its_own(self):
         self.mod._salt_parse_input = lambda: parse_input
-        threading.Thread(target=self.mod.start, kwargs={"poll": 0.02}, daemon=True).start()
+        # As Salt's loader: __runners__ resolves through a context variable of the engine's
+        # context (a thread that does not run in a copy of it finds nothing).
+        loader = contextvars.ContextVar("loader", default=None)
+        loader.set(self.runners)
+        self.mod.__runners__ = type("Named", (), {"__getitem__": lambda _, key: loader.get()[key]})()
+        engine = contextvars.copy_context()
+        threading.Thread(target=engine.run, args=(self.mod.start,), kwargs={"poll": 0.02}, daemon=True).start()
         started = time.monotonic()
         self.write("req-0000slow", self.request(args=("dev", "to=slow")))
         time.sleep(0.1)

@@ -26,6 +26,8 @@ class RolloutTest(unittest.TestCase):
         self.assertTrue(outcome["result"])
         self.assertEqual(env.port.pulled, [(["m1", "m2", "m3"], digest(1))])
         self.assertEqual(outcome["batches"], [["m1"], ["m2"], ["m3"]])
+        # Each batch waits for its own minions' prepare only; the round is over before the outcome.
+        self.assertEqual(env.port.waited, [["m1"], ["m2"], ["m3"], "joined"])
         env = Env(settings={"batch": "100%"})
         lc, _, _ = push(env, 1)
         lc.drive()
