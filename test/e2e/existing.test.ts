@@ -204,7 +204,7 @@ describe("existing servers with a sudo user", () => {
       const result = await stackScript("pulumi", "up", "--yes", "--skip-preview");
       const output = result.stdout + result.stderr;
       expect(result.code).not.toBe(0);
-      expect(output).toContain('SSH host key of host "minion-1" (127.0.0.1:45081) changed');
+      expect(output).toContain(`SSH host key of host "minion-1" (127.0.0.1:${minion.sshPort}) changed`);
       expect(output).toContain("nothing was sent to it");
       console.log(`existing: up refused the changed minion after ${Date.now() - start} ms`);
       expect(await servers.acceptedLogins(minion)).toBe(before);
@@ -219,10 +219,12 @@ describe("existing servers with a sudo user", () => {
       const before = await servers.acceptedLogins(master);
       const result = await status();
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain('SSH host key of host "master" (127.0.0.1:17080) changed');
+      expect(result.stderr).toContain(`SSH host key of host "master" (127.0.0.1:${master.sshPort}) changed`);
       const up = await stackScript("pulumi", "up", "--yes", "--skip-preview");
       expect(up.code).not.toBe(0);
-      expect(up.stdout + up.stderr).toContain('SSH host key of host "master" (127.0.0.1:17080) changed');
+      expect(up.stdout + up.stderr).toContain(
+        `SSH host key of host "master" (127.0.0.1:${master.sshPort}) changed`,
+      );
       expect(await servers.acceptedLogins(master)).toBe(before);
     } finally {
       await servers.restoreHostKey(master);
