@@ -49,7 +49,7 @@ import {
   SKIP_BUILD,
   SKIP_SEED,
 } from "./lib/config";
-import { newStack, restartMaster, servingEverywhere, teardown } from "./lib/env";
+import { machineQuiet, newStack, restartMaster, servingEverywhere, teardown } from "./lib/env";
 import { watch, type Watchers } from "./lib/events";
 import {
   conditions,
@@ -109,6 +109,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
       );
     }
 
+    await machineQuiet();
     log(`${size} minion(s): floor`);
     result.floor = await floor(stack, outputs);
     result.steady = await steadyState(size, outputs);
@@ -122,6 +123,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
         stopWatch();
         await stack.onHost("master", setBatchScript(batch));
         await restartMaster(stack, size);
+        await machineQuiet();
         w = watch(stack);
         await sleep(1000);
         batchNow = batch;
@@ -146,6 +148,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
       stopWatch();
       await stack.onHost("master", installSeedScript("local"));
       await restartMaster(stack, size);
+      await machineQuiet();
       w = watch(stack);
       await sleep(1000);
       await series(stack, outputs, w, "seed", "all");

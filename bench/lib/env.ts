@@ -1,9 +1,11 @@
 /** The bench's local environments: bring one up by name, restart its master, tear it down. */
-import { waitFor } from "../../test/e2e/support/run";
+import * as fs from "fs";
+import { sleep, waitFor } from "../../test/e2e/support/run";
 import { docker, LocalStack } from "../../test/e2e/support/stack";
 import { APP_PORT_BASE, log, REGISTRY_PORT } from "./config";
 import { firstServed } from "./probes";
 import type { SizeResult } from "./results";
+import { secs } from "./stats";
 
 export const masterOf = (stack: LocalStack) => stack.container("master");
 
@@ -61,4 +63,30 @@ export async function servingEverywhere(
 ): Promise<void> {
   const served = await firstServed(urls, version, timeoutMs, 250);
   if (served.some((s) => s.at === undefined)) throw new Error(`not every minion serves ${version}`);
+}
+
+/** The machine's busy share of its CPUs over `ms` (from /proc/stat: everything but idle and iowait). */
+async function busyShare(ms: number): Promise<number> {
+  const read = () => {
+    const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + (cpu[4] ?? 0);
+    return { idle, total: cpu.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await sleep(ms);
+  const b = read();
+  return b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : 0;
+}
+
+/**
+ * Waits (at most `boundMs`) until the machine is quiet: less than `busy` of its CPUs in use
+ * over a 2 s window. An environment that was just brought up still settles (its first deploy's
+ * drain, the reconcile pass, page cache): measuring then times the settling, not the deploys.
+ */
+export async function machineQuiet(busy = 0.25, boundMs = 60_000): Promise<number> {
+  const start = Date.now();
+  let share = await busyShare(2000);
+  while (share >= busy && Date.now() - start < boundMs) share = await busyShare(2000);
+  log(`machine quiet after ${secs(Date.now() - start, 0)} s (${Math.round(share * 100)} % busy)`);
+  return share;
 }

@@ -156,6 +156,7 @@ export async function conditions(): Promise<string[]> {
             .join(", ")} req/s per proxy (BENCH_SCALE_LOAD_TOTAL spread over the proxies)`
         : ""
     }`,
+    `each environment is measured once the machine is quiet after \`up\` and after each master restart (under 25 % of the CPUs busy over 2 s, waited for at most 60 s): a fresh environment still settles (its first deploy's drain, the reconcile pass)`,
     `"from push": end of \`docker push\` on this machine; "from hook": the \`_stamp\` salt-api put on the registry's notification (it can arrive before \`docker push\` returns)`,
     `batches other than "${DEFAULT_BATCH}" are set by editing \`saltpipe:deploy:batch\` in the bench master's rendered config and restarting salt-master (see the README for why not \`pulumi up\`)`,
   ];
