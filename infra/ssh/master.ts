@@ -220,15 +220,23 @@ function sshMaster(client: Client, access: MasterAccess): Master {
     const ran = await collect(operatorRequestScript(user, id, fn, args, access.operatorDir ?? OPERATOR_DIR));
     if (ran.code === NO_ANSWER)
       throw new UnreachableError(`the master took the ${fn} request but gave no answer within an hour`);
-    if (ran.code !== 0) return undefined; // no engine (or sudo refused sh): nothing was asked
+    if (ran.code !== 0) return undefined; // no engine (or sudo refused bash): nothing was asked
+    let answer: { code?: unknown; data?: unknown } | undefined;
     try {
-      const answer = JSON.parse(ran.stdout) as { code: number; data: unknown };
-      return { code: answer.code, data: answer.data };
+      answer = JSON.parse(ran.stdout) as typeof answer;
     } catch {
-      throw new UnreachableError(
-        `the master's answer to ${fn} is not JSON: ${ran.stdout.trim().slice(-300)}`,
-      );
+      answer = undefined;
     }
+    if (
+      typeof answer !== "object" ||
+      answer === null ||
+      typeof answer.code !== "number" ||
+      !("data" in answer)
+    )
+      throw new UnreachableError(
+        `the master's operator engine gave an answer to ${fn} that is not {code, data}: ${ran.stdout.trim().slice(-300)}`,
+      );
+    return { code: answer.code, data: answer.data };
   };
   return {
     async runner(fn, args) {

@@ -1,7 +1,8 @@
 /**
  * The `saltpipe` command as this project gets it from the package: `npx saltpipe --help`, and
  * `status --json` against a stub of our stack's outputs (a stand-in `pulumi` that prints them)
- * whose master is a small SSH server answering the status runner.
+ * whose master is a small SSH server: first one without the operator engine (the command's
+ * request script exits 90, so it asks `salt-run`), then one with it (it answers the request).
  */
 import { execFile } from "child_process";
 import { generateKeyPairSync } from "crypto";
@@ -50,6 +51,15 @@ describe("status --json against our stack's outputs", () => {
   let dir: string;
   let server: Server;
   const commands: string[] = [];
+  let engine = false;
+  const status = {
+    result: true,
+    environment: "onprem",
+    current: DIGEST,
+    current_tag: "onprem",
+    minions: [],
+    deploys: [],
+  };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-saltpipe-"));
@@ -62,17 +72,14 @@ describe("status --json against our stack's outputs", () => {
           accept().on("exec", (acceptExec, _reject, info) => {
             commands.push(info.command);
             const channel = acceptExec();
-            channel.write(
-              JSON.stringify({
-                result: true,
-                environment: "onprem",
-                current: DIGEST,
-                current_tag: "onprem",
-                minions: [],
-                deploys: [],
-              }),
-            );
-            channel.exit(0);
+            // The operator engine's request script: 90 without the engine, its answer with it.
+            const request = info.command.startsWith("sudo -n bash -c ");
+            if (request && !engine) {
+              channel.exit(90);
+            } else {
+              channel.write(JSON.stringify(request ? { code: 0, data: status } : status));
+              channel.exit(0);
+            }
             channel.end();
           }),
         )
@@ -109,8 +116,26 @@ describe("status --json against our stack's outputs", () => {
       "stack output --json --show-secrets --stack onprem",
     );
     expect(commands).toEqual([
+      expect.stringMatching(/^sudo -n bash -c '.*\/var\/cache\/salt\/master\/saltpipe\/operator/s),
       "sudo -n salt-run --out=json --no-color -l quiet saltpipe.status onprem audit=0",
     ]);
+  }, 60_000);
+
+  test("a master with the operator engine answers the request itself: no salt-run", async () => {
+    engine = true;
+    commands.length = 0;
+    try {
+      const r = await saltpipe(["status", "--stack", "onprem", "--json"], {
+        SALTPIPE_PULUMI: path.join(dir, "pulumi"),
+      });
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(JSON.parse(r.stdout)).toMatchObject({ environment: "onprem", current: DIGEST });
+      expect(commands).toEqual([
+        expect.stringMatching(/"fun":"saltpipe.status","args":\["onprem","audit=0"\]/),
+      ]);
+    } finally {
+      engine = false;
+    }
   }, 60_000);
 
   test("a master that is down: exit 2, and the address and key that were tried", async () => {
