@@ -111,7 +111,9 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
 
     await machineQuiet();
     log(`${size} minion(s): floor`);
-    result.floor = await floor(stack, outputs);
+    const floors = await floor(stack, outputs);
+    result.floor = floors.one;
+    result.floorAll = floors.all;
     result.steady = await steadyState(size, outputs);
 
     w = watch(stack);

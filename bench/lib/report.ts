@@ -181,6 +181,7 @@ export async function writeResults(text: string): Promise<void> {
     sizes.map((z) => ({
       size: z.size,
       floor: z.floor.map((f) => f.total),
+      floorAll: z.floorAll,
       appStart: z.floor.map((f) => f.run + f.healthy),
       steady: z.steady,
       minionMemMiB: z.minionMemMiB,

@@ -80,6 +80,8 @@ export interface SizeResult {
   upMs?: number;
   destroyMs?: number;
   floor: FloorSample[];
+  /** The floor on every minion at once: the first start → the last minion healthy (ms). */
+  floorAll?: number[];
   /** Latency under the same load with no deploy. */
   steady?: { p50: number; p99: number };
   /** Memory of minion-1's host container (its systemd, dockerd, salt-minion, nginx, app), MiB. */

@@ -26,6 +26,8 @@ export interface SizeFigures {
   readonly size: number;
   /** Floor totals (ms). */
   readonly floor: readonly number[];
+  /** The floor on every minion at once (ms): the first start → the last minion healthy. */
+  readonly floorAll?: readonly number[];
   /** The app's own start of each floor run (ms): `docker run` + first healthy response, no pull. */
   readonly appStart?: readonly number[];
   /** Steady-state latency percentiles (ms) under the same load, no deploy. */
@@ -71,6 +73,8 @@ export interface Summary {
   /** Per size, per batch: median push → every minion serving (s); the seed as batch "seed". */
   readonly scale: Record<string, Record<string, number | undefined>>;
   readonly floor_by_size: Record<string, number | undefined>;
+  /** The floor on every minion at once, per size (s): what a batch of 100% cannot beat here. */
+  readonly floor_all_by_size: Record<string, number | undefined>;
   readonly minion_mem_mib: Record<string, number | undefined>;
   readonly construct_ms_100?: Record<string, { wall_ms: number; cpu_ms: number }>;
   readonly ratios: Record<string, number | undefined>;
@@ -156,12 +160,19 @@ export function summarize(
     p99_steady_ms: median(steady.map((z) => z.steady?.p99)),
     scale,
     floor_by_size: Object.fromEntries(sizes.map((z) => [String(z.size), s(median(z.floor))])),
+    floor_all_by_size: Object.fromEntries(
+      sizes.filter((z) => z.floorAll?.length).map((z) => [String(z.size), s(median(z.floorAll ?? []))]),
+    ),
     minion_mem_mib: Object.fromEntries(sizes.map((z) => [String(z.size), z.minionMemMiB])),
     construct_ms_100: construct100,
     ratios: {
       push_1_over_floor: div(push1, floor1),
       push_4_batch1_over_push_1: div(push4b1, push1),
       push_4_batch100_over_push_1: div(push4b100, push1),
+      push_4_batch100_over_floor_all_4: div(
+        push4b100,
+        median(sizes.find((z) => z.size === 4)?.floorAll ?? []),
+      ),
       seed_1_over_ours_1: div(seed1, push1),
       rollback_command_over_push_1: div(med(pick("rollback", 1)), push1),
       rollback_runner_over_push_1: div(med(pick("rollback", 1), "fromStart"), push1),
