@@ -39,8 +39,6 @@
 import { sleep } from "../test/e2e/support/run";
 import { docker } from "../test/e2e/support/stack";
 import {
-  BATCH_MIN_SIZE,
-  BATCHES,
   DEFAULT_BATCH,
   LIFECYCLE_MAX_SIZE,
   log,
@@ -48,6 +46,7 @@ import {
   SIZES,
   SKIP_BUILD,
   SKIP_SEED,
+  batchesFor,
 } from "./lib/config";
 import { machineQuiet, newStack, restartMaster, servingEverywhere, teardown } from "./lib/env";
 import { watch, type Watchers } from "./lib/events";
@@ -80,7 +79,7 @@ import { steadyState } from "./measure/steady";
 
 // ---------------------------------------------------------------- one environment
 
-async function benchSize(size: number, largest: boolean): Promise<void> {
+async function benchSize(size: number): Promise<void> {
   const result: SizeResult = { size, floor: [] };
   sizes.push(result);
   const stack = newStack(size);
@@ -119,7 +118,7 @@ async function benchSize(size: number, largest: boolean): Promise<void> {
     w = watch(stack);
     await sleep(1000);
     let batchNow = DEFAULT_BATCH;
-    for (const batch of largest || size >= BATCH_MIN_SIZE ? BATCHES : [DEFAULT_BATCH]) {
+    for (const batch of batchesFor(size)) {
       if (batch !== batchNow) {
         log(`${size} minion(s): batch ${batch}`);
         stopWatch();
@@ -205,8 +204,7 @@ async function main(): Promise<void> {
       buildError = String(e).split("\n")[0];
     }
   }
-  const largest = Math.max(...SIZES);
-  for (const size of SIZES) await benchSize(size, size === largest);
+  for (const size of SIZES) await benchSize(size);
   for (const ref of hostRefs) await docker("rmi", ref).catch(() => undefined);
   context.push(`whole bench: ${secs(Date.now() - started, 0)} s`);
 

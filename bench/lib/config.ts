@@ -46,6 +46,9 @@ export const FLOOR_RUNS = PUSHES;
 export const DEPLOY_TIMEOUT_MS = 180_000;
 /** The committed local stack's batch (Pulumi.local.yaml); the other batches are set on the master. */
 export const DEFAULT_BATCH = "1";
+/** The batches timed on an environment of `size` minions: every batch from BATCH_MIN_SIZE up, and on the largest. */
+export const batchesFor = (size: number): readonly string[] =>
+  size >= BATCH_MIN_SIZE || size === Math.max(...SIZES) ? BATCHES : [DEFAULT_BATCH];
 export const RUN_ID = Date.now().toString(36);
 
 /** The minion every restart measurement restarts. */

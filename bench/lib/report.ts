@@ -10,7 +10,6 @@ import { PACKAGE_ROOT } from "../../infra/paths";
 import { mustRun } from "../../test/e2e/support/run";
 import { docker } from "../../test/e2e/support/stack";
 import {
-  BATCHES,
   DEFAULT_BATCH,
   LIFECYCLE_MAX_SIZE,
   LOAD_RPS,
@@ -20,6 +19,7 @@ import {
   servedPollMs,
   SIZES,
   SKIP_SEED,
+  batchesFor,
 } from "./config";
 import { medianLatency, RESTART_LABELS, restarts, restartsOf, samples, sizes, skipsMissed } from "./results";
 import { median, ratio, secs, table } from "./stats";
@@ -74,21 +74,22 @@ export function ratiosSection(): string[] {
     if (!SKIP_SEED)
       ratioRows.push([`seed ÷ floor, ${size} minion(s)`, ratio(medianLatency("seed", size), floorMed(size))]);
   }
-  for (const batch of BATCHES.filter((b) => b !== DEFAULT_BATCH)) {
-    if (!SKIP_SEED)
+  for (const size of SIZES)
+    for (const batch of batchesFor(size).filter((b) => b !== DEFAULT_BATCH)) {
+      if (!SKIP_SEED)
+        ratioRows.push([
+          `seed ÷ ours (batch ${batch}), ${size} minions`,
+          ratio(medianLatency("seed", size), medianLatency("ours", size, batch)),
+        ]);
       ratioRows.push([
-        `seed ÷ ours (batch ${batch}), ${largest} minions`,
-        ratio(medianLatency("seed", largest), medianLatency("ours", largest, batch)),
+        `batch ${batch} ÷ batch ${DEFAULT_BATCH}, ${size} minions`,
+        ratio(medianLatency("ours", size, batch), medianLatency("ours", size, DEFAULT_BATCH)),
       ]);
-    ratioRows.push([
-      `batch ${batch} ÷ batch ${DEFAULT_BATCH}, ${largest} minions`,
-      ratio(medianLatency("ours", largest, batch), medianLatency("ours", largest, DEFAULT_BATCH)),
-    ]);
-    ratioRows.push([
-      `ours (batch ${batch}) ÷ floor, ${largest} minions`,
-      ratio(medianLatency("ours", largest, batch), floorMed(largest)),
-    ]);
-  }
+      ratioRows.push([
+        `ours (batch ${batch}) ÷ floor, ${size} minions`,
+        ratio(medianLatency("ours", size, batch), floorMed(size)),
+      ]);
+    }
   if (SIZES.length > 1) {
     const smallest = Math.min(...SIZES);
     ratioRows.push([

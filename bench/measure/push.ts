@@ -4,16 +4,7 @@
  */
 import { waitFor } from "../../test/e2e/support/run";
 import type { LocalStack, PushedImage, StackOutputs } from "../../test/e2e/support/stack";
-import {
-  BATCHES,
-  DEFAULT_BATCH,
-  LOAD_RPS,
-  PUSHES,
-  RUN_ID,
-  servedPollMs,
-  SIZES,
-  SKIP_SEED,
-} from "../lib/config";
+import { LOAD_RPS, PUSHES, RUN_ID, servedPollMs, SIZES, SKIP_SEED, batchesFor } from "../lib/config";
 import { allServed, elapsed, pushImage, underLoad } from "../lib/deploys";
 import { deployStartOf, outcomeOf, type Watchers } from "../lib/events";
 import {
@@ -93,7 +84,6 @@ export async function series(
 /** The report's "Deploy latency" section. */
 export function pushSection(): string[] {
   const out: string[] = [];
-  const largest = Math.max(...SIZES);
   out.push(`## Deploy latency: push → every minion serves the new version (s)\n`);
   out.push(
     `Each push under steady load through the environment's load balancer (${LOAD_RPS} req/s per proxy in all; the scale sizes less, see Conditions), while each proxy is also probed straight every ${servedPollMs(1)} ms on a new connection (the probe that times "serving"; a failed probe counts). p95 is nearest-rank (of ${PUSHES} pushes it is the slowest). ` +
@@ -122,8 +112,7 @@ export function pushSection(): string[] {
     ]);
   };
   for (const size of SIZES) {
-    const batches = size === largest ? BATCHES : [DEFAULT_BATCH];
-    for (const batch of batches) latencyRow("ours", size, batch, samplesOf("ours", size, batch));
+    for (const batch of batchesFor(size)) latencyRow("ours", size, batch, samplesOf("ours", size, batch));
     if (!SKIP_SEED) latencyRow("seed", size, "all", samplesOf("seed", size));
   }
   out.push(
