@@ -1,7 +1,7 @@
 /** The deploy bench's knobs (environment variables, see bench/deploy.ts) and fixed settings. */
 
 /** A knob that must be a positive number: anything else stops the bench at once, naming it. */
-function positive(name: string, fallback: number): number {
+export function positive(name: string, fallback: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw === "" ? fallback : Number(raw);
   if (!(value > 0)) throw new Error(`${name}=${raw}: expected a positive number`);
