@@ -4,13 +4,36 @@
 export function positive(name: string, fallback: number): number {
   const raw = process.env[name];
   const value = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!(value > 0)) throw new Error(`${name}=${raw}: expected a positive number`);
-  return value;
+  if (value > 0) return value;
+  return refuse(name, raw, "a positive number");
 }
 
-export const SIZES = (process.env.BENCH_SIZES ?? "1,2,4").split(",").map(Number);
+/** Knobs are read while the bench's modules load: one line naming it, not a stack trace, and nothing started. */
+function refuse(name: string, raw: string | undefined, expected: string): never {
+  console.error(`bench: ${name}=${raw}: expected ${expected}`);
+  process.exit(2);
+}
+
+/** A comma-separated list knob whose every item `ok` accepts. */
+function list(name: string, fallback: string, ok: (item: string) => boolean, expected: string): string[] {
+  const raw = process.env[name] ?? fallback;
+  const items = raw.split(",").map((item) => item.trim());
+  return items.every(ok) ? items : refuse(name, raw, expected);
+}
+
+export const SIZES = list(
+  "BENCH_SIZES",
+  "1,2,4",
+  (n) => /^[1-9][0-9]*$/.test(n),
+  "minion counts, e.g. 1,4,8",
+).map(Number);
 export const PUSHES = positive("BENCH_PUSHES", 5);
-export const BATCHES = (process.env.BENCH_BATCHES ?? "1,25%,50%,100%").split(",");
+export const BATCHES = list(
+  "BENCH_BATCHES",
+  "1,25%,50%,100%",
+  (b) => /^[1-9][0-9]*$/.test(b) || /^([1-9][0-9]?|100)%$/.test(b),
+  "Salt batch sizes, e.g. 1,25%,100%",
+);
 /** Every batch runs on environments of at least this many minions (and on the largest). */
 export const BATCH_MIN_SIZE = positive("BENCH_BATCH_MIN_SIZE", 4);
 /**
