@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const add = (name: string, ms: number | undefined) => {
     if (ms !== undefined && Number.isFinite(ms)) rows.set(name, [...(rows.get(name) ?? []), ms]);
   };
-  let totals: number[] = [];
+  const totals: number[] = [];
   try {
     log(`${MINIONS} minion(s): up`);
     const outputs = await stack.up();
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       });
       if (i === 0) continue; // the warm-up push
       const { before, minions } = marksOf(watch.events.slice(from), pushedAt);
-      if (servedAt !== undefined) totals = [...totals, servedAt - pushedAt];
+      if (servedAt !== undefined) totals.push(servedAt - pushedAt);
       const gap = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : b - a);
       add("hook → the runner started", gap(before.hook, before.runner));
       add("the runner → the targets' ping published", gap(before.runner, before.ping));
