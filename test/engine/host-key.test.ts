@@ -11,13 +11,14 @@ import { makeProvider } from "../../providers/lib/provider";
 import { Props } from "../../providers/lib/wire";
 import { assertHostKey, checkHostKey, HostKeyChangedError } from "../../infra/ssh/host-key";
 import { sshdConnection, startSshd, TestSshd } from "./support/sshd";
+import { ed25519KeyPair } from "../support/ssh-keys";
 
 const provider = makeProvider("1.2.1", resourceTypes);
 const REMOTE = "urn:pulumi:test::saltpipe::command:remote:Command::cmd";
 
 let sshd: TestSshd;
 const marker = `/tmp/saltpipe-host-key-${process.pid}`;
-const otherEd25519 = sshUtils.generateKeyPairSync("ed25519").public;
+const otherEd25519 = ed25519KeyPair().public;
 const otherEcdsa = sshUtils.generateKeyPairSync("ecdsa", { bits: 256 }).public;
 
 const connection = (hostKey: string, extra: Props = {}) => sshdConnection(sshd, { hostKey, ...extra });

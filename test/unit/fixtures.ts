@@ -1,10 +1,10 @@
 /** Test inputs: the committed stack files and throwaway secrets. */
 import * as fs from "fs";
 import * as path from "path";
-import { utils as sshUtils } from "ssh2";
 import { parse } from "yaml";
 import type { RawSecrets } from "../../infra/config";
 import { PACKAGE_ROOT } from "../../infra/paths";
+import { ed25519KeyPair } from "../support/ssh-keys";
 
 export const ROOT = PACKAGE_ROOT;
 export const STACKS = ["local", "dev", "test", "prod"] as const;
@@ -25,7 +25,7 @@ let cachedKey: string | undefined;
 
 /** A fresh ed25519 private key (generated once per test file). */
 export function testPrivateKey(): string {
-  cachedKey ??= sshUtils.generateKeyPairSync("ed25519").private;
+  cachedKey ??= ed25519KeyPair().private;
   return cachedKey;
 }
 

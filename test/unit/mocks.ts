@@ -3,9 +3,9 @@
  * invoke must be one we expect (anything else throws, so a missing mock cannot pass).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { utils as sshUtils } from "ssh2";
 import { setHostKeyPreflight } from "../../infra/hosts/host";
 import { stackConfig, testSecretsFor } from "./fixtures";
+import { ed25519KeyPair } from "../support/ssh-keys";
 
 export interface Recorded {
   readonly type: string;
@@ -54,7 +54,7 @@ function outputsFor(args: pulumi.runtime.MockResourceArgs): Record<string, unkno
       // Host-key collection prints the host's public keys (ssh-keyscan or the container's .pub files).
       return { ...i, stdout: args.name.endsWith("-host-key") ? fakeHostKeys(args.name) : "ok", stderr: "" };
     case "tls:index/privateKey:PrivateKey": {
-      const pair = sshUtils.generateKeyPairSync("ed25519", { comment: args.name });
+      const pair = ed25519KeyPair(args.name);
       return { ...i, privateKeyOpenssh: pair.private, publicKeyOpenssh: `${pair.public}\n` };
     }
     case "aws:lb/loadBalancer:LoadBalancer":

@@ -8,12 +8,12 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { utils as sshUtils } from "ssh2";
 import { connectMaster, type Master, type MasterAccess, type RunnerReply } from "../../ssh/master";
 import { EXIT } from "../errors";
 import { run, type Deps } from "../program";
 import { describeEvent } from "../watch";
 import { stackAccess } from "../stack";
+import { ed25519KeyPair } from "../../../test/support/ssh-keys";
 
 /** A digest whose short form (12 hex) is `n` twelve times. */
 const D = (n: number) => `sha256:${n.toString(16).repeat(64)}`;
@@ -331,7 +331,7 @@ describe("the stack side (a stand-in pulumi executable)", () => {
           host: "127.0.0.1",
           port,
           user: "ops",
-          hostKey: sshUtils.generateKeyPairSync("ed25519").public,
+          hostKey: ed25519KeyPair().public,
         },
         masterSshKey: privateKey,
         environmentName: "prod",
@@ -355,7 +355,7 @@ describe("the stack side (a stand-in pulumi executable)", () => {
       file,
       JSON.stringify({
         masterSsh: { host: "127.0.0.1", port: await closedPort(), user: "ops" },
-        masterSshKey: sshUtils.generateKeyPairSync("ed25519").private,
+        masterSshKey: ed25519KeyPair().private,
         environmentName: "prod",
       }),
     );

@@ -7,8 +7,9 @@ import {
   parseHostKeys,
   preferredHostKey,
 } from "../host-key";
+import { ed25519KeyPair } from "../../../test/support/ssh-keys";
 
-const ed25519 = sshUtils.generateKeyPairSync("ed25519", { comment: "root@host" }).public;
+const ed25519 = ed25519KeyPair("root@host").public;
 const ecdsa = sshUtils.generateKeyPairSync("ecdsa", { bits: 256 }).public;
 const rsa = sshUtils.generateKeyPairSync("rsa", { bits: 1024 }).public;
 const bare = (line: string) => line.split(" ").slice(0, 2).join(" ");
