@@ -2,7 +2,7 @@
 # Make a Pulumi CLI and the Node.js language host available, and print their directory
 # as the last line of stdout:   export PATH="$(scripts/pulumi-toolchain.sh):$PATH"
 # With --path it prints a PATH prefix instead, which also holds the offline plugin stand-ins
-# (providers/bin) when the real `command` or `docker` plugin is not installed:
+# (tools/standins/bin) when the real `command` or `docker` plugin is not installed:
 #                               export PATH="$(scripts/pulumi-toolchain.sh --path):$PATH"
 # (The CLI prefers a plugin found on PATH to an installed one, so the stand-ins go on PATH
 # only when a real plugin is missing.)
@@ -31,8 +31,8 @@ finish() {
       const have = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]").filter((p) => p.kind === "resource").map((p) => p.name);
       console.log(["command", "docker"].filter((n) => !have.includes(n)).join(" "));')"
     if [[ -n "$missing" ]]; then
-      log "no real plugin installed for: $missing; using the offline stand-ins in providers/bin"
-      echo "$SALTPIPE_ROOT/providers/bin:$dir"
+      log "no real plugin installed for: $missing; using the offline stand-ins in tools/standins/bin"
+      echo "$SALTPIPE_ROOT/tools/standins/bin:$dir"
       exit 0
     fi
   fi

@@ -6,9 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { specialAssetSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
-import { resourceTypes } from "../../providers/command/main";
-import { makeProvider } from "../../providers/lib/provider";
-import { isSecret, Props, secret } from "../../providers/lib/wire";
+import { resourceTypes } from "../../tools/standins/command/main";
+import { makeProvider } from "../../tools/standins/lib/provider";
+import { isSecret, Props, secret } from "../../tools/standins/lib/wire";
 import { freePort, sshdConnection, startSshd, TestSshd } from "./support/sshd";
 
 const provider = makeProvider("1.2.1", resourceTypes);

@@ -6,9 +6,9 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { resourceTypes } from "../../providers/docker/main";
-import { makeProvider } from "../../providers/lib/provider";
-import { isSecret, Props, reveal, secret } from "../../providers/lib/wire";
+import { resourceTypes } from "../../tools/standins/docker/main";
+import { makeProvider } from "../../tools/standins/lib/provider";
+import { isSecret, Props, reveal, secret } from "../../tools/standins/lib/wire";
 import { baseImage, docker, leftovers, removeTestImages, requireEngine, testLabel } from "./support/docker";
 
 jest.setTimeout(5 * 60_000);

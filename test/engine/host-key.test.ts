@@ -5,10 +5,10 @@
  */
 import * as fs from "node:fs";
 import { utils as sshUtils } from "ssh2";
-import { resourceTypes } from "../../providers/command/main";
-import { HOST_KEY_MISMATCH } from "../../providers/command/ssh";
-import { makeProvider } from "../../providers/lib/provider";
-import { Props } from "../../providers/lib/wire";
+import { resourceTypes } from "../../tools/standins/command/main";
+import { HOST_KEY_MISMATCH } from "../../tools/standins/command/ssh";
+import { makeProvider } from "../../tools/standins/lib/provider";
+import { Props } from "../../tools/standins/lib/wire";
 import { assertHostKey, checkHostKey, HostKeyChangedError } from "../../infra/ssh/host-key";
 import { sshdConnection, startSshd, TestSshd } from "./support/sshd";
 import { ed25519KeyPair } from "../support/ssh-keys";

@@ -1,11 +1,11 @@
 /**
- * The launchers the CLI runs (providers/bin/pulumi-resource-{command,docker}) start their
+ * The launchers the CLI runs (tools/standins/bin/pulumi-resource-{command,docker}) start their
  * provider from any working directory and print the gRPC port, as a plugin must.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 
-const bin = path.resolve(__dirname, "../../providers/bin");
+const bin = path.resolve(__dirname, "../../tools/standins/bin");
 
 test.each(["command", "docker"])("pulumi-resource-%s starts from / and prints its port", async (name) => {
   const child = spawn(path.join(bin, `pulumi-resource-${name}`), [], {

@@ -9,9 +9,9 @@ import * as commandSdk from "@pulumi/command";
 import * as dockerSdk from "@pulumi/docker";
 import * as path from "node:path";
 import * as ts from "typescript";
-import { resourceTypes as commandTypes } from "../../providers/command/main";
-import { resourceTypes as dockerTypes } from "../../providers/docker/main";
-import type { AnyResourceType } from "../../providers/lib/provider";
+import { resourceTypes as commandTypes } from "../../tools/standins/command/main";
+import { resourceTypes as dockerTypes } from "../../tools/standins/docker/main";
+import type { AnyResourceType } from "../../tools/standins/lib/provider";
 
 /** Fields a real provider adds itself in `check` (pulumi-docker: the build context's digest). */
 const providerAdded = new Set(["build.contextDigest"]);

@@ -50,7 +50,7 @@ test("otherwise the version-keyed build is reused, fast, and --path adds the sta
   expect(run([], { PATH: systemPath })).toBe(bin);
   expect(Date.now() - start).toBeLessThan(2000);
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-pulumi-home-"));
-  expect(run(["--path"], { PATH: systemPath, PULUMI_HOME: home })).toBe(`${repo}/providers/bin:${bin}`);
+  expect(run(["--path"], { PATH: systemPath, PULUMI_HOME: home })).toBe(`${repo}/tools/standins/bin:${bin}`);
   fs.rmSync(home, { recursive: true, force: true });
   expect(execFileSync(path.join(bin, "pulumi"), ["version"], { encoding: "utf8" }).trim()).toBe("v3.274.1");
 });

@@ -139,7 +139,7 @@ test("the committed steps: every command names a script that exists, npm test an
     .map((l) => l.trim().split(/\s+/));
   const names = lines.map(([name]) => name);
   for (const [name, , forWhom, , ...command] of lines) {
-    const script = command.find((w) => /^(scripts|providers)\//.test(w));
+    const script = command.find((w) => /^(scripts|tools)\//.test(w));
     expect({ name, script: script && fs.existsSync(path.join(REPO, script)) }).toEqual({
       name,
       script: true,

@@ -74,7 +74,7 @@ export async function newProject(
   fs.mkdirSync(path.join(dir, ".state"));
   const baseEnv = {
     ...process.env,
-    PATH: `${path.join(repo, "providers/bin")}:${toolchainBin()}:${process.env.PATH}`,
+    PATH: `${path.join(repo, "tools/standins/bin")}:${toolchainBin()}:${process.env.PATH}`,
     PULUMI_HOME: path.join(dir, ".pulumi-home"),
     PULUMI_BACKEND_URL: `file://${path.join(dir, ".state")}`,
     PULUMI_CONFIG_PASSPHRASE: "engine-test-passphrase",

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { secret } from "../../../providers/lib/wire";
+import { secret } from "../../../tools/standins/lib/wire";
 
 export interface TestSshd {
   host: string;

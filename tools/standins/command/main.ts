@@ -1,4 +1,4 @@
-/** Offline stand-in for the `command` plugin: run by providers/bin/pulumi-resource-command. */
+/** Offline stand-in for the `command` plugin: run by tools/standins/bin/pulumi-resource-command. */
 import { main } from "@pulumi/pulumi/provider";
 import { version } from "@pulumi/command/package.json";
 import { connectEngine } from "../lib/engineLog";

@@ -1,4 +1,4 @@
-/** Offline stand-in for the `docker` plugin: run by providers/bin/pulumi-resource-docker. */
+/** Offline stand-in for the `docker` plugin: run by tools/standins/bin/pulumi-resource-docker. */
 import { main } from "@pulumi/pulumi/provider";
 import { version } from "@pulumi/docker/package.json";
 import { connectEngine } from "../lib/engineLog";

@@ -20,7 +20,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Client, ConnectConfig, SFTPWrapper } from "ssh2";
-import { parseHostKey, pinnedConnectConfig } from "../../infra/ssh/host-key";
+import { parseHostKey, pinnedConnectConfig } from "../../../infra/ssh/host-key";
 
 /** `ProxyConnection` of the real provider: the bastion host, same fields and defaults. */
 export interface ProxyConnection {
