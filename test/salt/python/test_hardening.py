@@ -62,8 +62,8 @@ class RegistryVerifyTest(unittest.TestCase):
         ok, why = registry.verify(Down(), "app", digest(1), "dev-1")
         self.assertFalse(ok)
         self.assertIn("could not verify", why)
-        with self.assertRaisesRegex(ValueError, "no registry client for kind 'ecr'"):
-            registry.client_for({"kind": "ecr"})
+        with self.assertRaisesRegex(ValueError, "no registry client for kind 'nexus'"):
+            registry.client_for({"kind": "nexus"})
         registry.register("fake-kind", lambda cfg: FakeRegistry({}))
         self.assertIsInstance(registry.client_for({"kind": "fake-kind"}), FakeRegistry)
 
