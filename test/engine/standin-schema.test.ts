@@ -104,19 +104,25 @@ function missingInputs(spec: AnyResourceType["inputs"], sdk: Map<string, string[
 }
 
 describe.each(Object.entries(sdks))("%s stand-in", (pkg, types) => {
-  test.each(Object.keys(types))("%s: token, inputs, nested fields and outputs exist in the SDK", async (token) => {
-    const { file, name } = fileOf(pkg, token);
-    // The class in that file is the one whose runtime type token is TOKEN.
-    const runtime = (await import(file.replace(/\.d\.ts$/, ".js"))) as Record<string, { __pulumiType?: string }>;
-    expect(runtime[name]?.__pulumiType).toBe(token);
-    const sdk = sdkResource(classAt(file, name));
-    const rt = types[token];
-    const problems = missingInputs(rt.inputs, sdk.inputs);
-    for (const out of rt.outputs) if (!sdk.outputs.includes(out)) problems.push(`output ${out}`);
-    for (const key of rt.replaceOnChanges)
-      if (!(key in rt.inputs)) problems.push(`replaceOnChanges ${key} is not an input`);
-    expect(problems).toEqual([]);
-  });
+  test.each(Object.keys(types))(
+    "%s: token, inputs, nested fields and outputs exist in the SDK",
+    async (token) => {
+      const { file, name } = fileOf(pkg, token);
+      // The class in that file is the one whose runtime type token is TOKEN.
+      const runtime = (await import(file.replace(/\.d\.ts$/, ".js"))) as Record<
+        string,
+        { __pulumiType?: string }
+      >;
+      expect(runtime[name]?.__pulumiType).toBe(token);
+      const sdk = sdkResource(classAt(file, name));
+      const rt = types[token];
+      const problems = missingInputs(rt.inputs, sdk.inputs);
+      for (const out of rt.outputs) if (!sdk.outputs.includes(out)) problems.push(`output ${out}`);
+      for (const key of rt.replaceOnChanges)
+        if (!(key in rt.inputs)) problems.push(`replaceOnChanges ${key} is not an input`);
+      expect(problems).toEqual([]);
+    },
+  );
 });
 
 describe.each(Object.entries(sdkFunctions))("%s stand-in functions", (pkg, fns) => {
