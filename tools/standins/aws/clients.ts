@@ -42,8 +42,11 @@ export const sts = (region?: string) => client(STSClient, "STS", region);
 export class AwsError extends Error {
   constructor(
     message: string,
+    /** The code on the wire (`LoadBalancerNotFound`), as the Go SDK reports it. */
     readonly code: string,
     readonly apiMessage: string,
+    /** The JS SDK's exception name (`LoadBalancerNotFoundException`), where it differs. */
+    readonly sdkName: string = code,
   ) {
     super(message);
   }
@@ -51,6 +54,7 @@ export class AwsError extends Error {
 
 interface SdkError {
   name: string;
+  Code?: string;
   message: string;
   $metadata?: { httpStatusCode?: number; requestId?: string };
   $fault?: string;
@@ -82,17 +86,19 @@ export async function send<T extends object>(what: string, c: AnyClient, command
       throw new AwsError(`${prefix}, request send failed: ${e.message}`, "RequestSendFailed", e.message);
     const status = e.$metadata.httpStatusCode;
     const id = e.$metadata.requestId ?? "";
+    const code = e.Code ?? e.name;
     throw new AwsError(
-      `${prefix}, https response error StatusCode: ${status}, RequestID: ${id}, api error ${e.name}: ${e.message}`,
-      e.name,
+      `${prefix}, https response error StatusCode: ${status}, RequestID: ${id}, api error ${code}: ${e.message}`,
+      code,
       e.message,
+      e.name,
     );
   }
 }
 
 /** True if ERR is an API error with one of CODES (e.g. a NotFound on delete, which is success). */
 export function isCode(err: unknown, ...codes: string[]): boolean {
-  return err instanceof AwsError && codes.includes(err.code);
+  return err instanceof AwsError && (codes.includes(err.code) || codes.includes(err.sdkName));
 }
 
 /** Poll READ until DONE holds (the real provider's waiters), or fail after TIMEOUT ms. */

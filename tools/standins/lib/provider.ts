@@ -193,8 +193,9 @@ export function makeProvider(
     },
     async update(id, urn, olds, news) {
       const { rt, name } = lookup(urn);
-      const outs = await rt.update!(id, reveal(olds), reveal(news), context(urn, name, news));
-      return { outs: finish(rt, news, { ...pick(reveal(olds), rt.outputs), ...outs }) };
+      const state = reveal<Props>(olds);
+      const outs = await rt.update!(id, previousInputs(rt, state), reveal(news), context(urn, name, news));
+      return { outs: finish(rt, news, { ...pick(state, rt.outputs), ...outs }) };
     },
     async delete(id, urn, props) {
       const { rt, name } = lookup(urn);
@@ -219,6 +220,17 @@ export function makeProvider(
       return { id, props: { ...props, ...wrapSecrets(dropUndefined(live), secretKeys(props)) } };
     },
   };
+}
+
+/**
+ * What `update` gets as the old resource: the state, with every declared input as it was last
+ * given (a computed output of the same name, e.g. an instance's user data hash or the
+ * subnets read back in another order, is not the value to compare with).
+ */
+function previousInputs(rt: ResourceType, state: Props): Props {
+  const previous = state[INPUTS] as Props | undefined;
+  if (!previous) return state;
+  return { ...state, ...Object.fromEntries(Object.keys(rt.inputs).map((k) => [k, previous[k]])) };
 }
 
 function pick(props: Props, keys: readonly string[]): Props {

@@ -146,7 +146,11 @@ export async function describeInstance(id: string, region: string, inputs: Pick<
     publicDns: i.PublicDnsName || publicDnsFor(i.PublicIpAddress, region) || "",
     associatePublicIpAddress: Boolean(i.PublicIpAddress),
     primaryNetworkInterfaceId: i.NetworkInterfaces?.[0]?.NetworkInterfaceId,
-    vpcSecurityGroupIds: (i.SecurityGroups ?? []).map((g) => g.GroupId!),
+    // Groups given on the network interface are reported there by the emulator.
+    vpcSecurityGroupIds: (i.SecurityGroups?.length
+      ? i.SecurityGroups
+      : (i.NetworkInterfaces?.[0]?.Groups ?? [])
+    ).map((g) => g.GroupId!),
     keyName: i.KeyName ?? "",
     iamInstanceProfile: i.IamInstanceProfile?.Arn?.split("/").pop() ?? "",
     monitoring: i.Monitoring?.State === "enabled",

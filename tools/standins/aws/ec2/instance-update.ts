@@ -162,7 +162,9 @@ export async function updateInstance(
       if (typeChanged) await attribute("instance type", { InstanceType: { Value: news.instanceType } });
       if (userDataChanged) {
         const text = news.userDataBase64 ?? (news.userData !== undefined ? userData64(news.userData) : "");
-        await attribute("user data", { UserData: { Value: Buffer.from(text, "base64") } });
+        // AWS takes the raw bytes (the SDK base64-encodes them); moto decodes the parameter and
+        // then wants base64 again, so the base64 text itself is what moto stores as user data.
+        await attribute("user data", { UserData: { Value: Buffer.from(text) } });
       }
     });
   }

@@ -220,7 +220,7 @@ const attach = (id: string, vpcId: string, region: string) =>
   );
 
 async function detach(id: string, vpcId: string, region: string) {
-  await deleteIgnoringNotFound(["Gateway.NotAttached"], () =>
+  await deleteIgnoringNotFound(["Gateway.NotAttached", "InvalidInternetGatewayID.NotFound"], () =>
     retryWhile(["DependencyViolation"], () =>
       send(
         `detaching EC2 Internet Gateway (${id}) from VPC (${vpcId})`,
