@@ -124,11 +124,8 @@ export function diffInputs(rt: AnyResourceType, oldState: Props, news: Props): p
   });
   const extra = rt.replaces?.(changed, reveal(olds), reveal(news)) ?? [];
   const replaces = changed.filter((k) => rt.replaceOnChanges.includes(k) || !rt.update || extra.includes(k));
-  return {
-    changes: changed.length > 0,
-    replaces,
-    deleteBeforeReplace: replaces.length > 0 && rt.deleteBeforeReplace === true,
-  };
+  const deleteFirst = replaces.length > 0 && rt.deleteBeforeReplace === true;
+  return { changes: changed.length > 0, replaces, ...(deleteFirst ? { deleteBeforeReplace: true } : {}) };
 }
 
 export function makeProvider(
