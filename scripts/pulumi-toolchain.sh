@@ -2,7 +2,7 @@
 # Make a Pulumi CLI and the Node.js language host available, and print their directory
 # as the last line of stdout:   export PATH="$(scripts/pulumi-toolchain.sh):$PATH"
 # With --path it prints a PATH prefix instead, which also holds the offline plugin stand-ins
-# (tools/standins/bin) when the real `command` or `docker` plugin is not installed:
+# (tools/standins/bin) when a real `command`, `docker`, `aws` or `tls` plugin is not installed:
 #                               export PATH="$(scripts/pulumi-toolchain.sh --path):$PATH"
 # (The CLI prefers a plugin found on PATH to an installed one, so the stand-ins go on PATH
 # only when a real plugin is missing.)
@@ -29,7 +29,7 @@ finish() {
   if [[ -n "$WANT_PATH" ]]; then
     missing="$(PATH="$dir:$PATH" pulumi plugin ls --json 2>/dev/null | node -e '
       const have = JSON.parse(require("fs").readFileSync(0, "utf8") || "[]").filter((p) => p.kind === "resource").map((p) => p.name);
-      console.log(["command", "docker"].filter((n) => !have.includes(n)).join(" "));')"
+      console.log(["command", "docker", "aws", "tls"].filter((n) => !have.includes(n)).join(" "));')"
     if [[ -n "$missing" ]]; then
       log "no real plugin installed for: $missing; using the offline stand-ins in tools/standins/bin"
       echo "$SALTPIPE_ROOT/tools/standins/bin:$dir"

@@ -1,57 +1,64 @@
 /**
  * The stand-ins speak the real plugins' language: every type token they implement is a
- * resource of the installed @pulumi/command / @pulumi/docker SDK, and every input (with its
- * nested fields) and output they declare is a property of that resource in the SDK's type
- * declarations. Read with the TypeScript compiler from node_modules, so an SDK upgrade that
- * renames something fails here.
+ * resource of the installed SDK (@pulumi/command, @pulumi/docker, @pulumi/aws, @pulumi/tls),
+ * every input (with its nested fields) and output they declare is a property of that resource
+ * in the SDK's type declarations, and every function (invoke) they implement has those
+ * arguments and results. Read with the TypeScript compiler from node_modules, so an SDK upgrade
+ * that renames something fails here.
  */
-import * as commandSdk from "@pulumi/command";
-import * as dockerSdk from "@pulumi/docker";
 import * as path from "node:path";
 import * as ts from "typescript";
+import { functions as awsFunctions, resourceTypes as awsTypes } from "../../tools/standins/aws/main";
 import { resourceTypes as commandTypes } from "../../tools/standins/command/main";
 import { resourceTypes as dockerTypes } from "../../tools/standins/docker/main";
-import type { AnyResourceType } from "../../tools/standins/lib/provider";
+import type { AnyResourceType, FunctionType } from "../../tools/standins/lib/provider";
+import { resourceTypes as tlsTypes } from "../../tools/standins/tls/main";
 
 /** Fields a real provider adds itself in `check` (pulumi-docker: the build context's digest). */
 const providerAdded = new Set(["build.contextDigest"]);
 
-const sdks = { "@pulumi/command": commandTypes, "@pulumi/docker": dockerTypes };
-const runtimeModules: Record<string, object> = { "@pulumi/command": commandSdk, "@pulumi/docker": dockerSdk };
-const indexOf = (pkg: string) => require.resolve(`${pkg}/index.d.ts`);
-const program = ts.createProgram(Object.keys(sdks).map(indexOf), {
-  strict: true,
-  types: [],
-  skipLibCheck: true,
-});
+const sdks: Record<string, Record<string, AnyResourceType>> = {
+  "@pulumi/command": commandTypes,
+  "@pulumi/docker": dockerTypes,
+  "@pulumi/aws": awsTypes,
+  "@pulumi/tls": tlsTypes,
+};
+const sdkFunctions: Record<string, Record<string, FunctionType>> = { "@pulumi/aws": awsFunctions };
+
+/**
+ * The declaration file of TOKEN: `pkg:mod/file:Name` lives in `<pkg>/<mod>/<file>.d.ts`
+ * (`index` is the package root); `command:remote:Command` in `remote/command.d.ts`.
+ */
+function fileOf(pkg: string, token: string): { file: string; name: string } {
+  const [, mod, name] = token.split(":");
+  const [dir, file] = mod.includes("/") ? mod.split("/") : [mod, name[0].toLowerCase() + name.slice(1)];
+  return { file: require.resolve(`${pkg}/${dir === "index" ? "" : `${dir}/`}${file}.d.ts`), name };
+}
+
+const files = [...Object.entries(sdks), ...Object.entries(sdkFunctions)].flatMap(([pkg, types]) =>
+  Object.keys(types).map((token) => fileOf(pkg, token).file),
+);
+const program = ts.createProgram([...new Set(files)], { strict: true, types: [], skipLibCheck: true });
 const checker = program.getTypeChecker();
 
-/** The runtime path (e.g. ["remote", "Command"]) of the SDK class whose type token is TOKEN. */
-function runtimePath(pkg: string, token: string): string[] | undefined {
-  const mod = runtimeModules[pkg] as Record<string, unknown>;
-  for (const [name, value] of Object.entries(mod)) {
-    if ((value as { __pulumiType?: string })?.__pulumiType === token) return [name];
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      for (const [inner, cls] of Object.entries(value)) {
-        if ((cls as { __pulumiType?: string })?.__pulumiType === token) return [name, inner];
-      }
-    }
-  }
-  return undefined;
+function declarations(file: string): readonly ts.Statement[] {
+  const source = program.getSourceFile(file);
+  if (!source) throw new Error(`no declarations in ${file}`);
+  return source.statements;
 }
 
-function resolve(symbol: ts.Symbol): ts.Symbol {
-  return symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+function classAt(file: string, name: string): ts.ClassDeclaration {
+  const found = declarations(file).find(
+    (s): s is ts.ClassDeclaration => ts.isClassDeclaration(s) && s.name?.text === name,
+  );
+  if (!found) throw new Error(`no class ${name} in ${file}`);
+  return found;
 }
 
-/** The class declaration at PATH in the package's type declarations. */
-function classAt(pkg: string, names: string[]): ts.ClassDeclaration {
-  let symbol = checker.getSymbolAtLocation(program.getSourceFile(indexOf(pkg))!)!;
-  for (const name of names)
-    symbol = resolve(checker.getExportsOfModule(symbol).find((s) => s.name === name)!);
-  // The index re-exports each class lazily: `export type X = import("./x").X` (+ a const).
-  const declared = checker.getDeclaredTypeOfSymbol(symbol).getSymbol() ?? symbol;
-  return declared.declarations!.find(ts.isClassDeclaration)!;
+function interfaceAt(file: string, name: string): ts.InterfaceDeclaration | undefined {
+  return declarations(file).find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
 }
 
 /** Property names of an object type, looking through Input<…>, arrays, unions and undefined. */
@@ -68,6 +75,12 @@ function fieldsOf(type: ts.Type): string[] | undefined {
   return undefined;
 }
 
+function propertiesOf(declaration: ts.InterfaceDeclaration | undefined): Map<string, string[] | undefined> {
+  if (!declaration) return new Map();
+  const type = checker.getTypeAtLocation(declaration);
+  return new Map(type.getProperties().map((p) => [p.name, fieldsOf(checker.getTypeOfSymbol(p))]));
+}
+
 function sdkResource(cls: ts.ClassDeclaration) {
   const ctor = cls.members.find(ts.isConstructorDeclaration)!;
   const argsType = checker.getTypeFromTypeNode(ctor.parameters[1].type!);
@@ -76,24 +89,52 @@ function sdkResource(cls: ts.ClassDeclaration) {
   return { inputs, outputs };
 }
 
-describe.each(Object.entries(sdks))("%s stand-in", (pkg, types: Record<string, AnyResourceType>) => {
-  test.each(Object.keys(types))("%s: token, inputs, nested fields and outputs exist in the SDK", (token) => {
-    const where = runtimePath(pkg, token);
-    expect(where).toBeDefined();
-    const sdk = sdkResource(classAt(pkg, where!));
-    const rt = types[token];
-    const problems: string[] = [];
-    for (const [key, fields] of Object.entries(rt.inputs)) {
-      if (!sdk.inputs.has(key)) problems.push(`input ${key}`);
-      else if (fields !== true) {
-        const known = sdk.inputs.get(key) ?? [];
-        for (const f of fields)
-          if (!known.includes(f) && !providerAdded.has(`${key}.${f}`)) problems.push(`field ${key}.${f}`);
-      }
+/** Inputs of the spec missing from the SDK, as "input x" / "field x.y". */
+function missingInputs(spec: AnyResourceType["inputs"], sdk: Map<string, string[] | undefined>): string[] {
+  const problems: string[] = [];
+  for (const [key, fields] of Object.entries(spec)) {
+    if (!sdk.has(key)) problems.push(`input ${key}`);
+    else if (fields !== true) {
+      const known = sdk.get(key) ?? [];
+      for (const f of fields)
+        if (!known.includes(f) && !providerAdded.has(`${key}.${f}`)) problems.push(`field ${key}.${f}`);
     }
-    for (const out of rt.outputs) if (!sdk.outputs.includes(out)) problems.push(`output ${out}`);
-    for (const key of rt.replaceOnChanges)
-      if (!(key in rt.inputs)) problems.push(`replaceOnChanges ${key} is not an input`);
+  }
+  return problems;
+}
+
+describe.each(Object.entries(sdks))("%s stand-in", (pkg, types) => {
+  test.each(Object.keys(types))(
+    "%s: token, inputs, nested fields and outputs exist in the SDK",
+    async (token) => {
+      const { file, name } = fileOf(pkg, token);
+      // The class in that file is the one whose runtime type token is TOKEN.
+      const runtime = (await import(file.replace(/\.d\.ts$/, ".js"))) as Record<
+        string,
+        { __pulumiType?: string }
+      >;
+      expect(runtime[name]?.__pulumiType).toBe(token);
+      const sdk = sdkResource(classAt(file, name));
+      const rt = types[token];
+      const problems = missingInputs(rt.inputs, sdk.inputs);
+      for (const out of rt.outputs) if (!sdk.outputs.includes(out)) problems.push(`output ${out}`);
+      for (const key of rt.replaceOnChanges)
+        if (!(key in rt.inputs)) problems.push(`replaceOnChanges ${key} is not an input`);
+      expect(problems).toEqual([]);
+    },
+  );
+});
+
+describe.each(Object.entries(sdkFunctions))("%s stand-in functions", (pkg, fns) => {
+  test.each(Object.keys(fns))("%s: arguments (with nested fields) and results exist in the SDK", (token) => {
+    const { file, name } = fileOf(pkg, token);
+    const type = name[0].toUpperCase() + name.slice(1);
+    const args = interfaceAt(file, `${type}Args`);
+    const result = interfaceAt(file, `${type}Result`);
+    expect(result).toBeDefined();
+    const problems = missingInputs(fns[token].inputs, propertiesOf(args));
+    const results = propertiesOf(result);
+    for (const out of fns[token].outputs) if (!results.has(out)) problems.push(`result ${out}`);
     expect(problems).toEqual([]);
   });
 });

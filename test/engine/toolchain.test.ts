@@ -29,6 +29,8 @@ beforeAll(() => {
   const plugins = JSON.stringify([
     { name: "command", kind: "resource" },
     { name: "docker", kind: "resource" },
+    { name: "aws", kind: "resource" },
+    { name: "tls", kind: "resource" },
   ]);
   fs.writeFileSync(
     path.join(fake, "pulumi"),

@@ -15,7 +15,7 @@
 import type * as provider from "@pulumi/pulumi/provider";
 import { isDeepStrictEqual } from "node:util";
 import { Log, logFor } from "./engineLog";
-import { containsUnknown, Props, reveal, secretKeys, wrapSecrets } from "./wire";
+import { containsUnknown, dropUndefined, Props, reveal, secretKeys, wrapSecrets } from "./wire";
 
 export interface Context {
   urn: string;
@@ -38,6 +38,14 @@ export interface ResourceType<I = Props, O = Props> {
   readonly outputs: readonly string[];
   /** Inputs whose change replaces the resource (as the real provider's schema/diff says). */
   readonly replaceOnChanges: readonly string[];
+  /**
+   * Replacements that depend on the values (e.g. `userData` replaces only with
+   * `userDataReplaceOnChange`, a nested ForceNew field): more keys to replace, given the
+   * changed inputs and the old and new (revealed) inputs.
+   */
+  readonly replaces?: (changed: readonly string[], olds: Props, news: Props) => readonly string[];
+  /** Delete the old resource before creating its replacement (the real provider's `DeleteBeforeReplace`). */
+  readonly deleteBeforeReplace?: boolean;
   /** Inputs whose change alone is no change at all (e.g. registry credentials of an image). */
   readonly ignoreChanges?: (key: string, olds: Props, news: Props) => boolean;
   /** Outputs to keep secret given which inputs were secret (beyond same-named ones). */
@@ -50,6 +58,29 @@ export interface ResourceType<I = Props, O = Props> {
   delete?(id: string, state: O, ctx: Context): Promise<void>;
   /** For refresh: the live computed outputs, or undefined if the resource is gone. Absent: state as stored. */
   read?(id: string, state: O, ctx: Context): Promise<Props | undefined>;
+}
+
+/** A function of the provider (an invoke, e.g. `aws.ec2.getAmi`): its arguments, results and body. */
+export interface FunctionType {
+  readonly inputs: InputSpec;
+  /** The result's properties (all of them: a function's result is not an echo of its arguments). */
+  readonly outputs: readonly string[];
+  call(inputs: Props): Promise<Props>;
+}
+
+/**
+ * A create that made the resource but failed a later step (e.g. the instance runs, its wait
+ * timed out): the engine records the resource with these outputs, so the next update or
+ * destroy knows it, as it does for the real providers' partially created resources.
+ */
+export class CreatedButFailed extends Error {
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly outs: Props = {},
+  ) {
+    super(message);
+  }
 }
 
 /** Any resource type, whatever its input and state shapes. */
@@ -91,11 +122,17 @@ export function diffInputs(rt: AnyResourceType, oldState: Props, news: Props): p
     const after = reveal(news[k]) ?? undefined;
     return !isDeepStrictEqual(before, after) && !rt.ignoreChanges?.(k, reveal(olds), reveal(news));
   });
-  const replaces = changed.filter((k) => rt.replaceOnChanges.includes(k) || !rt.update);
-  return { changes: changed.length > 0, replaces };
+  const extra = rt.replaces?.(changed, reveal(olds), reveal(news)) ?? [];
+  const replaces = changed.filter((k) => rt.replaceOnChanges.includes(k) || !rt.update || extra.includes(k));
+  const deleteFirst = replaces.length > 0 && rt.deleteBeforeReplace === true;
+  return { changes: changed.length > 0, replaces, ...(deleteFirst ? { deleteBeforeReplace: true } : {}) };
 }
 
-export function makeProvider(version: string, types: Record<string, AnyResourceType>): provider.Provider {
+export function makeProvider(
+  version: string,
+  types: Record<string, AnyResourceType>,
+  functions: Record<string, FunctionType> = {},
+): provider.Provider {
   const lookup = (urn: string) => {
     const { type, name } = urnParts(urn);
     const rt = types[type] as ResourceType | undefined;
@@ -114,7 +151,7 @@ export function makeProvider(version: string, types: Record<string, AnyResourceT
   /** Outputs = inputs echoed + computed ones, secrets re-wrapped, and the raw inputs for the next diff. */
   const finish = (rt: ResourceType, raw: Props, computed: Props | void): Props => {
     const secrets = secretKeys(raw);
-    const outs = { ...reveal<Props>(raw), ...computed };
+    const outs = dropUndefined({ ...reveal<Props>(raw), ...computed });
     return { ...wrapSecrets(outs, [...secrets, ...(rt.secretOutputs?.(secrets) ?? [])]), [INPUTS]: raw };
   };
 
@@ -138,26 +175,59 @@ export function makeProvider(version: string, types: Record<string, AnyResourceT
     },
     async create(urn, inputs) {
       const { rt, name } = lookup(urn);
-      const { id, outs } = await rt.create(reveal(inputs), context(urn, name, inputs));
-      return { id, outs: finish(rt, inputs, outs) };
+      try {
+        const { id, outs } = await rt.create(reveal(inputs), context(urn, name, inputs));
+        return { id, outs: finish(rt, inputs, outs) };
+      } catch (err) {
+        if (!(err instanceof CreatedButFailed)) throw err;
+        // The provider server reports this as "created, but failed to initialize".
+        throw Object.assign(new Error(err.message), {
+          id: err.id,
+          properties: finish(rt, inputs, err.outs),
+          reasons: [err.message],
+        });
+      }
     },
     async update(id, urn, olds, news) {
       const { rt, name } = lookup(urn);
-      const outs = await rt.update!(id, reveal(olds), reveal(news), context(urn, name, news));
-      return { outs: finish(rt, news, { ...pick(reveal(olds), rt.outputs), ...outs }) };
+      const state = reveal<Props>(olds);
+      const outs = await rt.update!(id, previousInputs(rt, state), reveal(news), context(urn, name, news));
+      return { outs: finish(rt, news, { ...pick(state, rt.outputs), ...outs }) };
     },
     async delete(id, urn, props) {
       const { rt, name } = lookup(urn);
       await rt.delete?.(id, reveal(props), context(urn, name, props));
+    },
+    async invoke(token, inputs) {
+      const fn = functions[token];
+      if (!fn)
+        throw new Error(
+          `${token} is not implemented by this offline stand-in (it covers ${Object.keys(functions).join(", ") || "no functions"})`,
+        );
+      const unsupported = unsupportedInputs(fn.inputs, inputs);
+      if (unsupported.length > 0)
+        throw new Error(`${token}: ${unsupported.join(", ")} not supported by the offline stand-in`);
+      return { outputs: dropUndefined(await fn.call(reveal(inputs))) };
     },
     async read(id, urn, props) {
       const { rt, name } = lookup(urn);
       if (!rt.read) return { id, props };
       const live = await rt.read(id, reveal(props), context(urn, name, props));
       if (!live) return { id: "", props: {} };
-      return { id, props: { ...props, ...wrapSecrets(live, secretKeys(props)) } };
+      return { id, props: { ...props, ...wrapSecrets(dropUndefined(live), secretKeys(props)) } };
     },
   };
+}
+
+/**
+ * What `update` gets as the old resource: the state, with every declared input as it was last
+ * given (a computed output of the same name, e.g. an instance's user data hash or the
+ * subnets read back in another order, is not the value to compare with).
+ */
+function previousInputs(rt: ResourceType, state: Props): Props {
+  const previous = state[INPUTS] as Props | undefined;
+  if (!previous) return state;
+  return { ...state, ...Object.fromEntries(Object.keys(rt.inputs).map((k) => [k, previous[k]])) };
 }
 
 function pick(props: Props, keys: readonly string[]): Props {

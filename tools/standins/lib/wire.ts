@@ -61,3 +61,16 @@ export function wrapSecrets(props: Props, keys: Iterable<string>): Props {
   }
   return out;
 }
+
+/** The value without `undefined` properties or elements (the wire's Struct has no such value). */
+export function dropUndefined<T>(v: T): T {
+  if (Array.isArray(v)) return v.filter((x) => x !== undefined).map((x) => dropUndefined(x)) as T;
+  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(
+      Object.entries(v as Props)
+        .filter(([, x]) => x !== undefined)
+        .map(([k, x]) => [k, dropUndefined(x)]),
+    ) as T;
+  }
+  return v;
+}
