@@ -52,7 +52,6 @@ puts the synced utils directory on ``sys.path`` while it loads this module.
 
 import dataclasses
 import inspect
-import json
 import logging
 import os
 import time
@@ -65,7 +64,7 @@ from saltpipe_health import wait_healthy
 from saltpipe_progress import Progress
 from saltpipe_shared import (
     COMMAND_TIMEOUT, DEFAULT_SLOTS, DIGEST_ENV, DOCKER_CLI, DOCKER_SOCKET, LABEL_APP, LABEL_DIGEST, LABEL_PRESWITCH,
-    LABEL_SLOT, NAME_RE, PULL_TIMEOUT, StepFailed, drain_paths, history_path, with_detail, write_atomic,
+    LABEL_SLOT, NAME_RE, PULL_TIMEOUT, StepFailed, with_detail,
 )
 from saltpipe_validate import command_errors, deploy_errors
 
@@ -92,20 +91,6 @@ def _run(argv, ok_codes=(0,), timeout=None):
     )
     res["ok"] = res.get("retcode") in ok_codes
     return res
-
-
-def _record_history(app, digest):
-    """``digest`` first in the app's deploy history (the last 50 kept); returns the history."""
-    path = history_path(__opts__["cachedir"], app)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            history = json.load(fh)
-    except (OSError, ValueError):
-        history = []
-    history = [digest] + [d for d in history if d != digest]
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    write_atomic(path, json.dumps(history[:50]))
-    return history
 
 
 @dataclasses.dataclass
@@ -338,25 +323,20 @@ def _hand_over_drain(d, draining):
     bounded as the state's are (stop: drain_seconds + 30 s, the others: command_timeout), and
     it never stops the container the upstream names. Returns how it drained.
     """
-    history = _record_history(d.name, d.digest)
+    cachedir = __opts__["cachedir"]
+    history = saltpipe_drain.record_history(cachedir, d.name, d.digest)
     job = {
         "app": d.name, "socket": d.engine.socket_path, "grace": float(d.switch_grace_seconds or 0),
         "drain": int(d.drain_seconds), "stop": draining, "image": d.image,
         "retained": sorted(set(history[: max(1, int(d.keep_images))])),
         "command_timeout": int(d.engine.timeout or COMMAND_TIMEOUT), "upstream_file": d.upstream_file,
-        "planned_at": round(time.time(), 3), "cachedir": __opts__["cachedir"],
+        "planned_at": round(time.time(), 3), "cachedir": cachedir,
     }
-    try:
-        saltpipe_drain.spawn(d.lock_fd, job)
-    except OSError as exc:
-        # No finisher: drain here (the old container must not keep running).
-        log.warning("saltpipe: detached drain of %s not started (%s); draining in the state", d.name, exc)
-        lock_fd, d.lock_fd = d.lock_fd, None
-        entry = saltpipe_drain.finish(dict(job, lock_fd=lock_fd, log=drain_paths(__opts__["cachedir"], d.name)[1]))
+    lock_fd, d.lock_fd = d.lock_fd, None  # the hand-over owns it from here
+    entry = saltpipe_drain.hand_over(lock_fd, job)
+    if entry is not None:
         d.progress("drained", digest=d.digest, stopped=entry["stopped"], drain_seconds=int(d.drain_seconds))
         return "in the state"
-    os.close(d.lock_fd)  # the finisher holds its own copy of the locked descriptor
-    d.lock_fd = None
     d.progress("draining", digest=d.digest, stopped=draining, drain_seconds=int(d.drain_seconds), detached=True)
     return "detached"
 

@@ -20,6 +20,7 @@ later pre-pull fetched is never pruned. The finisher logs one JSON line per drai
 
 import fcntl
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -27,7 +28,25 @@ import time
 
 from saltpipe_docker import Engine
 from saltpipe_proxy import serving_container
-from saltpipe_shared import COMMAND_TIMEOUT, DIGEST_RE, StepFailed, drain_paths, prepull_log_path
+from saltpipe_shared import COMMAND_TIMEOUT, DIGEST_RE, StepFailed, drain_paths, history_path, prepull_log_path, write_atomic
+
+log = logging.getLogger(__name__)
+# Digests kept in an app's deploy history.
+HISTORY_KEEP = 50
+
+
+def record_history(cachedir, app, digest):
+    """``digest`` first in the app's deploy history (what pruning keeps the newest of); returns it."""
+    path = history_path(cachedir, app)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            history = json.load(fh)
+    except (OSError, ValueError):
+        history = []
+    history = [digest] + [d for d in history if d != digest]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomic(path, json.dumps(history[:HISTORY_KEEP]))
+    return history
 
 
 def lock(cachedir, app, wait):
@@ -67,6 +86,24 @@ def spawn(lock_fd, job):
         close_fds=True,
         env=env,
     )
+
+
+def hand_over(lock_fd, job):
+    """
+    Give ``job`` and the locked descriptor (owned from here, closed on every way out) to a
+    detached finisher: None once it started. When it cannot start, drain here instead (the
+    old containers must not keep running) and return the line :func:`finish` logged.
+    """
+    try:
+        spawn(lock_fd, job)
+    except OSError as exc:
+        log.warning("saltpipe: detached drain of %s not started (%s); draining in the state", job["app"], exc)
+        return finish(dict(job, lock_fd=lock_fd, log=drain_paths(job["cachedir"], job["app"])[1]))
+    except BaseException:
+        os.close(lock_fd)
+        raise
+    os.close(lock_fd)  # the finisher holds its own copy of the locked descriptor
+    return None
 
 
 def pulled_since(cachedir, app, since):

@@ -112,6 +112,26 @@ class DrainTest(unittest.TestCase):
         self.assertEqual((entry["stopped"], entry["pruned_images"]), (["app-blue"], []))
         self.assertTrue([e for e in entry["errors"] if e.startswith("docker images:") and "timed out" in e], entry["errors"])
 
+    def test_without_a_finisher_the_hand_over_drains_in_place_and_releases_the_lock(self):
+        engine = self.fake_engine()
+        fd = drain.lock(self.tmp, "app", 1)
+        spawn = drain.spawn
+
+        def no_process(lock_fd, job):
+            raise OSError("fork refused")
+
+        drain.spawn = no_process
+        try:
+            drain.log.disabled = True
+            entry = drain.hand_over(fd, self.plan(engine, grace=0))
+        finally:
+            drain.spawn = spawn
+            drain.log.disabled = False
+        self.assertEqual(entry["stopped"], ["app-blue"])
+        self.assertEqual(engine.ops("stop", "rm"), [["stop", "-t", "7", "app-blue"], ["rm", "-f", "app-blue"]])
+        self.assertEqual(self.drain_log()["stopped"], ["app-blue"])
+        self.wait_unlocked(0)
+
     def test_an_unlocked_app_is_taken_at_once(self):
         started = time.monotonic()
         fd = drain.lock(self.tmp, "other", 5)
