@@ -57,7 +57,7 @@ function osPackages({ os, role }: InstallOptions): string {
     'missing=""',
     ...missing,
     'if [ -n "$missing" ]; then',
-    info.refresh && `  ${info.refresh}`,
+    info.family === "Debian" ? "  apt-get update -q" : "",
     `  ${info.install} $missing`,
     // Recorded, so destroy removes what saltpipe added and nothing the host already had.
     "  mkdir -p /var/lib/saltpipe",
@@ -65,17 +65,6 @@ function osPackages({ os, role }: InstallOptions): string {
     "fi",
   );
 }
-
-/**
- * A new instance's first boot (cloud-init: host keys, package upgrades) must be over before
- * anything is installed; hosts without cloud-init go on at once. A failed cloud-init is
- * reported but does not stop the install: its own log says what failed.
- */
-const WAIT_FOR_CLOUD_INIT = lines(
-  "if command -v cloud-init >/dev/null 2>&1; then",
-  '  cloud-init status --wait >/dev/null 2>&1 || echo "warning: cloud-init ended with status $? (see /var/log/cloud-init.log)" >&2',
-  "fi",
-);
 
 export function renderSaltInstallScript(opts: InstallOptions): string {
   const body = lines(
@@ -87,7 +76,6 @@ export function renderSaltInstallScript(opts: InstallOptions): string {
     `# Installs Salt ${opts.salt.version} (${opts.role}, ${opts.salt.installMethod}) on ${opts.os}. Idempotent.`,
     "set -euo pipefail",
     `SALT_VERSION=${shellQuote(opts.salt.version)}`,
-    WAIT_FOR_CLOUD_INIT,
     body,
     `echo "salt ${opts.role} $SALT_VERSION installed"`,
   );
@@ -113,11 +101,11 @@ function pipInstall({ os, role, salt }: InstallOptions): string {
     // The stamp records what was installed, so an unchanged install is a no-op.
     `if [ "$(cat "$VENV/.saltpipe-installed" 2>/dev/null)" != "$STAMP" ]; then`,
     `  if ! python3 -m venv --help >/dev/null 2>&1; then`,
-    info.refresh && `    ${info.refresh}`,
+    info.family === "Debian" ? "    apt-get update -q" : "",
     `    ${info.install} ${info.pythonPackages.join(" ")}`,
     "  fi",
     `  [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"`,
-    `  "$VENV/bin/pip" install --disable-pip-version-check -q ${PIP_RETRY} ${[pipSource(salt), packages].filter(Boolean).join(" ")}`,
+    `  "$VENV/bin/pip" install --disable-pip-version-check -q ${[pipSource(salt), packages].filter(Boolean).join(" ")}`,
     `  echo "$STAMP" > "$VENV/.saltpipe-installed"`,
     "fi",
     // Put the entry points on PATH, as the packages would.
@@ -165,11 +153,6 @@ const RPM_REPO = lines(
   "gpgkey=https://packages.broadcom.com/artifactory/api/security/keypair/SaltProjectKey/public",
 );
 
-/** Bounded retries of every fetch: a fresh instance's egress (NAT, DNS) can take a moment. */
-const CURL_RETRY = "--retry 5 --retry-all-errors --retry-delay 2";
-/** pip's own bounded retries and a timeout per fetch. */
-const PIP_RETRY = "--retries 5 --timeout 30";
-
 const KEY_URL = "https://packages.broadcom.com/artifactory/api/security/keypair/SaltProjectKey/public";
 
 function onedirInstall({ os, role, salt }: InstallOptions): string {
@@ -180,13 +163,13 @@ function onedirInstall({ os, role, salt }: InstallOptions): string {
     info.family === "Debian"
       ? lines(
           "mkdir -m 755 -p /etc/apt/keyrings",
-          `[ -s /etc/apt/keyrings/salt-archive-keyring.pgp ] || curl -fsSL ${CURL_RETRY} ${KEY_URL} | gpg --dearmor > /etc/apt/keyrings/salt-archive-keyring.pgp`,
+          `[ -s /etc/apt/keyrings/salt-archive-keyring.pgp ] || curl -fsSL ${KEY_URL} | gpg --dearmor > /etc/apt/keyrings/salt-archive-keyring.pgp`,
           `cat > /etc/apt/sources.list.d/salt.sources <<'SOURCES'`,
           DEB_SOURCES.trimEnd(),
           "SOURCES",
           // Pin the exact version so an unattended upgrade cannot move Salt under us.
           `printf 'Package: salt-*\\nPin: version %s\\nPin-Priority: 1001\\n' "$SALT_VERSION" > /etc/apt/preferences.d/salt-pin-1001`,
-          info.refresh,
+          "apt-get update -q",
           `${info.install} ${services.join(" ")}`,
         )
       : lines(
@@ -200,7 +183,7 @@ function onedirInstall({ os, role, salt }: InstallOptions): string {
     `STAMP="$SALT_VERSION "${shellQuote(stamp)}`,
     `if [ "$(cat /etc/salt/.saltpipe-installed 2>/dev/null)" != "$STAMP" ]; then`,
     repo,
-    extras ? `salt-pip install -q ${PIP_RETRY} ${extras}` : "",
+    extras ? `salt-pip install -q ${extras}` : "",
     "mkdir -p /etc/salt",
     `echo "$STAMP" > /etc/salt/.saltpipe-installed`,
     "fi",

@@ -32,7 +32,6 @@ const PLATFORMS = {
     osfinger: "CentOS Stream-9",
     osmajorrelease: 9,
     oscodename: "",
-    selinux: { enabled: true, enforced: "Enforcing" },
   },
   "debian-12": {
     os: "Debian",
@@ -238,16 +237,6 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
       );
     } else {
       expect(high["proxy-config-file-file-absent-default-1"]).toBeUndefined();
-    }
-    // Only where SELinux is on (CentOS Stream 9 enforces it): nginx may reach the slot ports.
-    const selinux = high["proxy-config-file-selinux-boolean-httpd-can-network-connect"];
-    if (family === "RedHat") {
-      expect(stateArgs(high, "proxy-config-file-selinux-boolean-httpd-can-network-connect")).toEqual({
-        fun: "selinux.boolean",
-        args: expect.objectContaining({ name: "httpd_can_network_connect", value: true, persist: true }),
-      });
-    } else {
-      expect(selinux).toBeUndefined();
     }
   });
 

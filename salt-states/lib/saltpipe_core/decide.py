@@ -7,7 +7,8 @@ In this order - the first that applies wins:
    ``future``     its timestamp is more than ``max_clock_skew`` (default 300 s) past the
                   master's clock: refused and not remembered. Accepting it would make every
                   later real push a replay forever; ``reset_order`` (the runner's
-                  ``saltpipe.reset_order``) lowers the mark when one got in before this check.
+                  ``saltpipe.reset_order``) lowers the mark when one got in anyway (the
+                  master's own clock far ahead when it arrived).
 2. ``replay``     it is not newer than what the environment already serves or queued: the
                   registry's event timestamp (``order``, ns) is at most the current digest's
                   (a rollback keeps the high-water mark, so a replay of the rolled-back push

@@ -11,8 +11,8 @@ know that reference), so every registry kind plugs in its own transport:
 - :class:`HttpRegistry`: the Docker Registry HTTP API v2 (``HEAD /v2/<repo>/manifests/<ref>``,
   ``Docker-Content-Digest``), anonymous or with Basic credentials (the local registry,
   external registries);
-- ECR (:mod:`saltpipe_core.registry_ecr`): ``ecr:DescribeImages`` with the master's
-  instance role (kind ``ecr``).
+- ECR: a client over ``ecr:BatchGetImage`` / ``ecr:DescribeImages`` with the master's
+  instance role registers itself with :func:`register` (kind ``ecr``).
 
 :func:`client_for` builds the client named by the master config ``saltpipe:registry``
 (``{kind, url, username, password, timeout}``). No client for the configured kind means
@@ -79,16 +79,7 @@ class HttpRegistry:
             raise RegistryError(f"registry unreachable: {getattr(exc, 'reason', exc)}") from None
 
 
-def _ecr(cfg):
-    from saltpipe_core import registry_ecr  # pylint: disable=import-outside-toplevel  # boto3 only where used
-
-    return registry_ecr.from_config(cfg)
-
-
-_FACTORIES = {
-    "http": lambda cfg: HttpRegistry(cfg.get("url"), cfg.get("username", ""), cfg.get("password", ""), cfg.get("timeout", 5)),
-    "ecr": _ecr,
-}
+_FACTORIES = {"http": lambda cfg: HttpRegistry(cfg.get("url"), cfg.get("username", ""), cfg.get("password", ""), cfg.get("timeout", 5))}
 
 
 def register(kind, factory):

@@ -16,7 +16,7 @@ the record (``details``, read with status), with obvious secrets redacted.
 
 import re
 
-# The state writes "<summary>\n--- output ---\n<detail>" (salt/_states/saltpipe_app.py).
+# The state writes "<summary>\n--- output ---\n<detail>" (DETAIL_MARK of salt/_utils/saltpipe_shared.py).
 DETAIL_MARK = "\n--- output ---\n"
 SUMMARY_MAX = 500
 DETAIL_MAX = 2000

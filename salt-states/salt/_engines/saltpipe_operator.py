@@ -1,11 +1,11 @@
 """
 saltpipe_operator engine: the operator command's way in, without a Salt process per command.
 
-``saltpipe rollback|approve|reject|status|history`` ran ``salt-run saltpipe.<fn>`` over SSH: a
-new Python process that imports Salt, loads every runner and connects to the master, about
-0.7 s (more on a loaded master) before the runner starts - longer than a rollback to an image
-the minions still hold takes. This engine runs beside the master for its whole life and
-serves the same runner functions from a directory only root can write to:
+``saltpipe rollback|approve|reject|status|history`` could run ``salt-run saltpipe.<fn>`` over
+SSH, but that is a new Python process that imports Salt, loads every runner and connects to
+the master, about 0.7 s (more on a loaded master) before the runner starts - longer than a
+rollback to an image the minions still hold takes. This engine runs beside the master for its
+whole life and serves the same runner functions from a directory only root can write to:
 
     <dir>/requests/<id>.json   {"fun": "saltpipe.rollback", "args": ["dev", "approver=..."],
                                 "created": <epoch s>}   written by the command, as root

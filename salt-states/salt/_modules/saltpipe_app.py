@@ -22,37 +22,39 @@ return. One module call instead of a pillar compile, a module sync and an SLS re
 With ``generation`` (the master's fingerprint of its states and pillar), a plan made under
 that same generation and these same grains is rebased onto the new digest (the digest and
 its labels are all a new push changes): a push then costs one module call. Any other plan
-is refused and nothing changes (``{"saltpipe_app.no_plan": why}``): the runner runs the
+is refused and nothing changes (``{NO_PLAN: why}``): the runner runs the
 whole ``state.sls app.deploy`` for that minion, which plans afresh.
 
 ``saltpipe_app.prepare <digest>`` (the rollout's prepare round, several batches): the same
 rebase, written as the plan of the new digest, and its image pulled.
+
+What it shares with the deploy state (the marker, labels, the plan's file, defaults) is
+``_utils/saltpipe_shared.py``: Salt puts the synced utils directory on ``sys.path`` while it
+loads this module, so a minion needs ``saltutil.sync_utils`` with ``sync_modules``.
 """
 
 import hashlib
 import json
 import os
-import re
 import shutil
 import time
 import traceback
 import urllib.error
 import urllib.request
 
+from saltpipe_docker import cli_argv
+from saltpipe_proxy import read_marker
+from saltpipe_shared import (
+    COMMAND_TIMEOUT, DEPLOY_KEY, DIGEST_RE, DOCKER_CLI, LABEL_DIGEST, LABEL_EVENT_ID, LABEL_TAG, NO_PLAN, PULL_TIMEOUT,
+    plan_path, prepull_log_path,
+)
+
 __virtualname__ = "saltpipe_app"
 
-MARKER = "# saltpipe-current: "
-DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
-# saltpipe_app.pull: its bounds (the deploy state's defaults) and its log's length.
-PULL_TIMEOUT = 120
-COMMAND_TIMEOUT = 60
+# What ``running`` asks ``docker inspect``: the container's state and the digest it was deployed with.
+INSPECT_FORMAT = '{{json .State}}|{{index .Config.Labels "%s"}}' % LABEL_DIGEST
+# The last pre-pulls kept in the app's pre-pull log (what the drain finisher reads).
 PULL_LOG_KEEP = 20
-# The deploy plan (saltpipe_app.planned → saltpipe_app.deploy): one file, the newest plan.
-PLAN_FILE = "deploy-plan.json"
-# A direct call finding no usable plan returns {NO_PLAN: why} and changes nothing.
-NO_PLAN = "saltpipe_app.no_plan"
-# The state key a direct deploy returns under, as state.sls app.deploy would.
-DEPLOY_KEY = "saltpipe_app_|-app-deploy-saltpipe-app-deployed_|-{name}_|-deployed"
 
 
 def __virtual__():
@@ -61,14 +63,7 @@ def __virtual__():
 
 def marker(upstream_file):
     """The marker the ``saltpipe_app.deployed`` state writes into the upstream file: {container, digest, slot, port}."""
-    try:
-        with open(upstream_file, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith(MARKER):
-                    return json.loads(line[len(MARKER):])
-    except (OSError, ValueError):
-        pass
-    return {}
+    return read_marker(upstream_file)
 
 
 def _probe(url):
@@ -93,7 +88,7 @@ def running(name=None, upstream_file=None, docker_cli=None):
     site = (__pillar__.get("proxy") or {}).get("site") or {}
     name = name or app.get("name", "app")
     upstream_file = upstream_file or app.get("upstream_file", f"/etc/nginx/saltpipe/{name}-upstream.conf")
-    docker_cli = docker_cli or app.get("docker_cli", "/usr/bin/docker")
+    docker_cli = docker_cli or app.get("docker_cli", DOCKER_CLI)
     out = {
         "os": f"{__grains__.get('os', '')} {__grains__.get('osrelease', '')}".strip(),
         "salt_version": __grains__.get("saltversion"),
@@ -110,7 +105,7 @@ def running(name=None, upstream_file=None, docker_cli=None):
     out["digest"] = current.get("digest")
     if shutil.which(docker_cli) or os.path.isfile(docker_cli):
         res = __salt__["cmd.run_all"](
-            [docker_cli, "inspect", "--format", "{{json .State}}|{{index .Config.Labels \"saltpipe.digest\"}}", current["container"]],
+            [docker_cli, "inspect", "--format", INSPECT_FORMAT, current["container"]],
             python_shell=False, ignore_retcode=True, output_loglevel="quiet",
         )
         if res.get("retcode") == 0:
@@ -126,8 +121,8 @@ def running(name=None, upstream_file=None, docker_cli=None):
 
 def _record_pull(app, digest):
     """Note the pre-pull in ``<cachedir>/saltpipe/<app>-prepull.log`` (the last 20 kept): a
-    drain finisher planned before it does not prune this image (_states/saltpipe_app.py)."""
-    path = os.path.join(__opts__["cachedir"], "saltpipe", f"{app}-prepull.log")
+    drain finisher planned before it does not prune this image (_utils/saltpipe_drain.py)."""
+    path = prepull_log_path(__opts__["cachedir"], app)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         try:
@@ -171,11 +166,7 @@ def pull(digest, timeout=None):
     except (TypeError, ValueError):
         limit = PULL_TIMEOUT
     limit = max(1, limit)
-    docker_cli = app.get("docker_cli", "/usr/bin/docker")
-    config_dir = app.get("docker_config_dir", "/etc/saltpipe/docker")
-    argv = [docker_cli]
-    if config_dir and os.path.isfile(os.path.join(config_dir, "config.json")):
-        argv += ["--config", config_dir]
+    argv = cli_argv(app.get("docker_cli", DOCKER_CLI), app.get("docker_config_dir", "/etc/saltpipe/docker"))
     ref = f"{image}@{digest}"
     started = time.monotonic()
 
@@ -199,7 +190,7 @@ def pull(digest, timeout=None):
 
 
 def _plan_path():
-    return os.path.join(__opts__["cachedir"], "saltpipe", PLAN_FILE)
+    return plan_path(__opts__["cachedir"])
 
 
 # The grains a plan depends on (map.jinja's os_family/os lookups, the pillar top's targeting);
@@ -260,7 +251,7 @@ def _plan_for(digest, generation="", event_id="", tag=""):
         return None, "the deploy plan was made under other states or pillar"
     if plan.get("grains") != _grains_key():
         return None, "the deploy plan was made with other grains"
-    labels = {"saltpipe.event_id": str(event_id or ""), "saltpipe.tag": str(tag or "")}
+    labels = {LABEL_EVENT_ID: str(event_id or ""), LABEL_TAG: str(tag or "")}
     return dict(args, digest=digest, labels=labels), None
 
 
@@ -268,7 +259,7 @@ def prepare(digest, generation, event_id="", tag=""):
     """
     The rollout's prepare round as one call: the plan made under ``generation`` rebased onto
     ``digest`` and kept as its plan, and the image pulled (best effort, as ``app.prepare``).
-    ``{result, comment}``, or ``{"saltpipe_app.no_plan": why}`` (then ``state.sls
+    ``{result, comment}``, or ``{NO_PLAN: why}`` (then ``state.sls
     app.prepare`` plans afresh).
 
     .. code-block:: bash
@@ -303,7 +294,7 @@ def deploy(digest, test=False, generation="", event_id="", tag="", settle=True):
     ``saltpipe_app.deployed`` state, the same arguments, the same health gate, switch and
     detached drain; the return is shaped like ``state.sls app.deploy``'s
     (``{<state key>: {result, changes, comment, duration}}``). Without a usable plan it
-    changes nothing and returns ``{"saltpipe_app.no_plan": why}`` (the runner then runs
+    changes nothing and returns ``{NO_PLAN: why}`` (the runner then runs
     ``state.sls app.deploy``, which plans afresh). ``settle=False`` (the rollout's batches
     before its last): return once the new nginx workers serve, not after the old ones stop.
 

@@ -4,9 +4,10 @@
 # blue/green slot), wait for its health path, switch the proxy's upstream, drain and stop
 # the old one. A failed health check keeps the old one serving, removes the new one and
 # fails the state. The same digest twice changes nothing. The work is done by the
-# `saltpipe_app.deployed` state (salt://_states/saltpipe_app.py), which drives the docker
-# CLI with validated argv lists (no shell); see salt-states/README.md for why. The deploy's
-# plan is kept on the minion first (`saltpipe_app.planned`).
+# `saltpipe_app.deployed` state (salt://_states/saltpipe_app.py), which talks to the Docker
+# Engine API on its unix socket (the docker CLI only pulls, with the registry credentials)
+# and runs nginx with validated argv lists (no shell). The deploy's plan is kept on the
+# minion first (`saltpipe_app.planned`).
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as app with context %}
 {%- from tplroot ~ "/deploy-args.jinja" import deploy_args %}

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # The app on a minion: registry credentials, then the deploy of the digest in pillar
-# `saltpipe_deploy:digest` (given by the orchestration; without it nothing is deployed).
+# `saltpipe_deploy:digest` (given by the saltpipe runner's rollout; without it nothing is
+# deployed).
 ---
 include:
   - .deploy

@@ -1,4 +1,5 @@
-"""Shared fixtures of the saltpipe_core unit tests: the library on sys.path, a fake Salt port."""
+"""Shared fixtures of the master-side unit tests (saltpipe_core, saltpipe_master): the library
+on sys.path, a fake Salt port, master opts over a few files."""
 
 import os
 import sys
@@ -8,6 +9,17 @@ LIB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "salt-states", "
 sys.path.insert(0, os.path.abspath(LIB))
 
 from saltpipe_core import audit, claim, notify, rollout, store  # noqa: E402
+
+
+def master_opts():
+    """(opts, root): master opts with a states and a pillar root of a few files, and a cachedir."""
+    tmp = tempfile.mkdtemp()
+    for rel, text in {"states/app/deploy.sls": "x", "states/_modules/m.py": "y", "pillar/app.sls": "password: s3cret"}.items():
+        os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+        with open(os.path.join(tmp, rel), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return {"cachedir": os.path.join(tmp, "cache"), "file_roots": {"base": [os.path.join(tmp, "states")]},
+            "pillar_roots": {"base": [os.path.join(tmp, "pillar")]}}, tmp
 
 
 def digest(n):

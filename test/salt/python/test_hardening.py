@@ -62,8 +62,8 @@ class RegistryVerifyTest(unittest.TestCase):
         ok, why = registry.verify(Down(), "app", digest(1), "dev-1")
         self.assertFalse(ok)
         self.assertIn("could not verify", why)
-        with self.assertRaisesRegex(ValueError, "no registry client for kind 'nexus'"):
-            registry.client_for({"kind": "nexus"})
+        with self.assertRaisesRegex(ValueError, "no registry client for kind 'ecr'"):
+            registry.client_for({"kind": "ecr"})
         registry.register("fake-kind", lambda cfg: FakeRegistry({}))
         self.assertIsInstance(registry.client_for({"kind": "fake-kind"}), FakeRegistry)
 
@@ -91,6 +91,7 @@ class RegistryVerifyTest(unittest.TestCase):
             self.assertIsNone(client.manifest_digest("team/app", digest(2)))
         finally:
             server.shutdown()
+            server.server_close()
         path, auth, accept = seen[0]
         self.assertEqual(path, f"/v2/team/app/manifests/{digest(1)}")
         self.assertEqual(auth, "Basic Y2k6cHc=")

@@ -41,15 +41,3 @@ proxy-config-file-file-absent-default-{{ loop.index }}:
     - require:
       - sls: {{ sls_package_install }}
 {%- endfor %}
-{%- if grains.get('selinux', {}).get('enabled') %}
-
-# SELinux (enforcing on CentOS Stream 9) stops nginx (httpd_t) connecting to the app's
-# slot ports on 127.0.0.1 unless this boolean is on: every request would be a 502.
-proxy-config-file-selinux-boolean-httpd-can-network-connect:
-  selinux.boolean:
-    - name: httpd_can_network_connect
-    - value: true
-    - persist: true
-    - require:
-      - sls: {{ sls_package_install }}
-{%- endif %}
