@@ -253,6 +253,8 @@ describe.each(Object.keys(PLATFORMS) as Platform[])("salt-states render for %s",
       drain_seconds: 5,
       slots: { blue: 18081, green: 18082 },
       upstream_file: "/etc/nginx/saltpipe/app-upstream.conf",
+      // After the switch, one health answer through the minion's own proxy (its pillar port).
+      proxy_health_url: "http://127.0.0.1:8088/healthz",
     });
     expect(high["app-deploy-saltpipe-app-deployed"].__sls__).toBe("app.deploy");
     const auth = stateArgs(high, "app-registry-file-serialize-auth");

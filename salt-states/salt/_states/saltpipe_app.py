@@ -54,6 +54,7 @@ import dataclasses
 import inspect
 import logging
 import os
+import re
 import time
 from typing import Optional
 
@@ -75,6 +76,10 @@ __virtualname__ = "saltpipe_app"
 # Seconds a deploy waits, beyond drain_seconds + switch_grace_seconds, for the previous
 # deploy's drain on this minion to end (see _utils/saltpipe_drain.py).
 DRAIN_WAIT_MARGIN_SECONDS = 30
+# After the switch, one 2xx through the minion's own proxy within this bound (probed as often).
+PROXY_PROBE_SECONDS = 5
+PROXY_PROBE_INTERVAL = 0.2
+PROXY_URL_RE = re.compile(r"http://127\.0\.0\.1:[0-9]{1,5}/[A-Za-z0-9._~/-]*")
 
 
 def __virtual__():
@@ -122,6 +127,7 @@ class _Deploy:  # pylint: disable=too-many-instance-attributes
     docker: DockerCli
     engine: Engine
     progress: Progress
+    proxy_health_url: str = ""
     lock_fd: Optional[int] = None
 
     @property
@@ -155,6 +161,7 @@ def deployed(
     command_timeout=COMMAND_TIMEOUT,
     docker_socket=DOCKER_SOCKET,
     settle=True,
+    proxy_health_url="",
 ):
     """
     Make ``image@digest`` the container that serves app ``name`` behind nginx. ``settle``
@@ -166,6 +173,8 @@ def deployed(
     env = dict(env or {})
     labels = {k: str(v) for k, v in (labels or {}).items()}
     errors = deploy_errors(name, image, digest, port, health_path, slots, bind_address, env, labels, nginx_pid_file)
+    if not isinstance(proxy_health_url, str) or (proxy_health_url and not PROXY_URL_RE.fullmatch(proxy_health_url)):
+        errors.append(f"invalid proxy_health_url {proxy_health_url!r} (want http://127.0.0.1:<port>/<path>, or '')")
     if not isinstance(docker_socket, str) or not os.path.isabs(docker_socket):
         errors.append(f"invalid docker_socket {docker_socket!r} (want the absolute path of the engine's unix socket)")
     if errors:
@@ -179,6 +188,7 @@ def deployed(
         keep_images=keep_images, slots=slots, bind_address=bind_address, upstream_file=upstream_file,
         nginx_test_cmd=nginx_test_cmd, nginx_reload_cmd=nginx_reload_cmd, nginx_pid_file=nginx_pid_file,
         env=env, labels=labels, pull_timeout=pull_timeout, settle=bool(settle), test=test,
+        proxy_health_url=proxy_health_url,
         docker=DockerCli(_run, docker_cli, docker_config_dir, command_timeout),
         engine=Engine(docker_socket, command_timeout),
         progress=Progress("" if test else progress, __opts__, __salt__),
@@ -310,8 +320,16 @@ def _start_and_switch(d, new, containers, new_started):
 
     server = f"{d.bind_address}:{new['port']}"
     text = saltpipe_proxy.upstream_text(d.name, server, new)
+    previous = saltpipe_proxy.current_text(d.upstream_file)
     if not saltpipe_proxy.switch(_run, d.upstream_file, text, d.nginx_test_cmd, d.nginx_reload_cmd, d.nginx_pid_file, d.settle):
         log.warning("saltpipe: nginx workers of %s not renewed %ss after the reload", d.nginx_pid_file, saltpipe_proxy.RELOAD_WAIT_SECONDS)
+    if d.proxy_health_url:
+        # What the load balancer sees: a proxy that cannot reach the slot (SELinux, a bad
+        # site config) fails the deploy here, with the old upstream put back.
+        reached, why = wait_healthy(d.engine, name, d.proxy_health_url, PROXY_PROBE_SECONDS, PROXY_PROBE_INTERVAL)
+        if not reached:
+            saltpipe_proxy.revert(_run, d.upstream_file, previous, d.nginx_reload_cmd)
+            raise StepFailed(f"the proxy does not reach the new container: {why}; the previous upstream is back")
     d.progress("switched", digest=d.digest, container=name, upstream=server)
 
 

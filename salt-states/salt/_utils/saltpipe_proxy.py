@@ -105,6 +105,23 @@ def await_reload(pid_file, before, bound=RELOAD_WAIT_SECONDS, settle=True):
     return False
 
 
+def current_text(upstream_file):
+    """The upstream file's text, or None when there is none yet."""
+    if not os.path.exists(upstream_file):
+        return None
+    with open(upstream_file, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def revert(run, upstream_file, previous_text, reload_cmd):
+    """Put the upstream back as it was before a switch (or remove a new one), and reload."""
+    if previous_text is not None:
+        write_atomic(upstream_file, previous_text)
+    elif os.path.exists(upstream_file):
+        os.unlink(upstream_file)
+    run(list(reload_cmd))
+
+
 def switch(run, upstream_file, text, test_cmd, reload_cmd, pid_file, settle=True):
     """
     Point nginx at a new upstream: write ``text`` to ``upstream_file`` atomically, run the
@@ -113,19 +130,12 @@ def switch(run, upstream_file, text, test_cmd, reload_cmd, pid_file, settle=True
     (or removes a new one), reloads again and raises :class:`StepFailed`. Returns whether
     the workers were seen renewed within the bound.
     """
-    previous_text = None
-    if os.path.exists(upstream_file):
-        with open(upstream_file, encoding="utf-8") as fh:
-            previous_text = fh.read()
+    previous_text = current_text(upstream_file)
     write_atomic(upstream_file, text)
     old_workers = accepting_workers(pid_file)
     for what, cmd in (("nginx config test", test_cmd), ("nginx reload", reload_cmd)):
         res = run(list(cmd))
         if not res["ok"]:
-            if previous_text is not None:
-                write_atomic(upstream_file, previous_text)
-            else:
-                os.unlink(upstream_file)
-            run(list(reload_cmd))
+            revert(run, upstream_file, previous_text, reload_cmd)
             raise StepFailed(f"{what} failed: {(res.get('stderr') or res.get('stdout') or '').strip()[:500]}")
     return await_reload(pid_file, old_workers, settle=settle)

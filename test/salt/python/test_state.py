@@ -150,6 +150,40 @@ class DeployedTest(unittest.TestCase):
         switched = dict((tag.rsplit("/", 1)[-1], at) for tag, at in self.events)["switched"]
         self.assertGreaterEqual(switched - reloaded["at"], 0.3, "not before the old worker is gone")
 
+    def proxy(self, status):
+        """A stand-in for the minion's nginx on its proxy port, answering ``status``."""
+        port = free_port()
+        server = http.server.HTTPServer(("127.0.0.1", port), _Health)
+        server.status = status
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return f"http://127.0.0.1:{port}/healthz"
+
+    def test_a_proxy_that_cannot_reach_the_new_container_fails_the_deploy_and_the_old_upstream_is_back(self):
+        before = open(self.upstream, encoding="utf-8").read()
+        ret = self.deploy(proxy_health_url=self.proxy(502))
+        self.assertFalse(ret["result"])
+        self.assertIn("the proxy does not reach the new container", ret["comment"])
+        self.assertIn("answered 502", ret["comment"])
+        self.assertIn("app-green", ret["comment"], "the old container keeps serving")
+        self.assertEqual(open(self.upstream, encoding="utf-8").read(), before)
+        self.assertNotIn("switched", self.steps())
+        self.assertEqual(self.steps()[-1], "failed")
+        self.assertNotIn("app-blue", self.engine.containers, "the new container is removed")
+        self.assertIn("app-green", self.engine.containers)
+
+    def test_a_proxy_that_reaches_the_new_container_lets_the_deploy_switch(self):
+        ret = self.deploy(proxy_health_url=self.proxy(200))
+        self.assertTrue(ret["result"], ret["comment"])
+        self.assertEqual(self.module.marker(self.upstream)["container"], "app-blue")
+
+    def test_a_proxy_health_url_off_this_host_is_refused_before_anything_runs(self):
+        ret = self.deploy(proxy_health_url="http://10.0.0.1:80/healthz")
+        self.assertFalse(ret["result"])
+        self.assertIn("invalid proxy_health_url", ret["comment"])
+        self.assertEqual(self.engine.ops("create"), [])
+
     def test_a_failed_health_gate_keeps_app_output_out_of_the_events_and_releases_the_lock(self):
         self.server.status = 500
         ret = self.deploy()
