@@ -19,6 +19,16 @@ describe("deploy.batch", () => {
       { deploy: { batch: "101%" } },
       'deploy.batch: invalid value "101%" (a count ≥ 1 such as 1, or a percentage 1%..100%)',
     ],
+    [
+      "batch neither a count nor a percentage",
+      { deploy: { batch: "half" } },
+      'deploy.batch: invalid value "half" (a count ≥ 1 such as 1, or a percentage 1%..100%)',
+    ],
+    [
+      "batch past 100% written as a percentage",
+      { deploy: { batch: "150%" } },
+      'deploy.batch: invalid value "150%" (a count ≥ 1 such as 1, or a percentage 1%..100%)',
+    ],
   ])("%s", (_name, override, expected) => {
     expect(problemsOf({ ...validAws(), ...override })).toContainEqual(expected);
   });
@@ -97,6 +107,10 @@ describe("deploy lifecycle keys", () => {
     [{ approval: { when: "always" } }, "deploy.approval.when: unknown key (known: required, expiresMinutes)"],
     [
       { preSwitch: {} },
+      "deploy.preSwitch.command: is required: an argv list such as [npm, run, migrate] (no shell)",
+    ],
+    [
+      { preSwitch: { command: [] } },
       "deploy.preSwitch.command: is required: an argv list such as [npm, run, migrate] (no shell)",
     ],
     [

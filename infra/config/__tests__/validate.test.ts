@@ -121,6 +121,26 @@ describe("bad values fail with the key and the stack file", () => {
     ],
     ["port out of range", { app: { port: 70000 } }, "app.port: 70000 is out of range (1..65535)"],
     [
+      "bad environment name",
+      { environment: "dev prod" },
+      "environment: invalid value \"dev prod\" (lowercase letters, digits and '-', at most 63 characters)",
+    ],
+    [
+      "salt port out of range",
+      { salt: { retPort: 70000 } },
+      "salt.retPort: 70000 is out of range (1..65535)",
+    ],
+    [
+      "bad repository",
+      { registry: { repository: "Bad/Repo" } },
+      'registry.repository: invalid value "Bad/Repo" (lowercase path such as team/app)',
+    ],
+    [
+      "an external registry named by URL",
+      { registry: { kind: "external", server: "https://registry:5000" } },
+      'registry.server: invalid value "https://registry:5000" (host[:port])',
+    ],
+    [
       "clashing ports",
       { salt: { apiPort: 4505 } },
       "salt: publishPort, retPort, apiPort and hookPort must differ",
