@@ -17,7 +17,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../paths";
-import { connectMaster, UnreachableError, type Master, type MasterAccess } from "../ssh/master";
+import { connectMaster, UnreachableError, type Master, type MasterAccess } from "./master";
 import { CliError, EXIT, type ExitCode } from "./errors";
 import { formatAction, formatAudit, formatDeploys, formatStatus, short, type Json } from "./format";
 import { stackAccess, type StackOptions } from "./stack";

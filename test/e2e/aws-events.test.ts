@@ -8,7 +8,7 @@
  * (`events.sqs.endpointUrl`, `metadataEndpoint`: emulators/testing only). moto runs in a
  * container on the environment's network (`saltpipe/moto`, scripts/moto-image.sh: pinned,
  * from a cached wheelhouse, on the project's Debian base). The rule, target, queues,
- * policies and roles are created from the render functions of infra/render/aws-events.ts.
+ * policies and roles are created from the functions of infra/registry/ecr-policies.ts.
  *
  * What moto cannot do and what is used instead: ECR's own emission (the test calls
  * `events.put_events` with the documented ECR shape), image layers (minions pull from the
@@ -29,7 +29,7 @@ import {
   masterQueuePolicy,
   minionPullPolicy,
   redrivePolicy,
-} from "../../infra/render/aws-events";
+} from "../../infra/registry/ecr-policies";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { servedVersion } from "./support/http";
 import { mustRun, sleep, waitFor } from "./support/run";

@@ -268,7 +268,7 @@ describe.each(["dev", "test", "prod"])("aws stack %s", (stack) => {
       detail: { "action-type": ["PUSH"], result: ["SUCCESS"], "repository-name": ["saltpipe/app"] },
     });
     const queueArn = `arn:aws:sqs:eu-west-1:123456789012:${stack}-registry-events`;
-    // The component deploys exactly the rendered documents (their values: infra/render/__tests__/aws-events.test.ts).
+    // The component deploys exactly the rendered documents (their values: infra/registry/__tests__/ecr-policies.test.ts).
     const queuePolicy = JSON.parse(ofType("aws:sqs/queuePolicy:QueuePolicy")[0].inputs.policy);
     expect(queuePolicy).toEqual(
       eventQueuePolicy(queueArn, `arn:aws:events:eu-west-1:123456789012:rule/${stack}-registry-push`),

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { connectMaster, type Master, type MasterAccess, type RunnerReply } from "../../ssh/master";
+import { connectMaster, type Master, type MasterAccess, type RunnerReply } from "../master";
 import { EXIT } from "../errors";
 import { run, type Deps } from "../program";
 import { describeEvent } from "../watch";
