@@ -3,7 +3,8 @@
  * stream), captured output, and the status the scripted master reports.
  */
 import type { Master, MasterAccess, RunnerReply } from "../master";
-import { run, type Deps } from "../program";
+import { run } from "../program";
+import type { Deps } from "../session";
 
 /** A digest whose short form (12 hex) is `n` twelve times. */
 export const D = (n: number) => `sha256:${n.toString(16).repeat(64)}`;
