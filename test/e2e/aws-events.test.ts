@@ -420,7 +420,7 @@ test("master stopped while two pushes and two copies of an old event wait: one r
     expect(sorted[i].started).toBeGreaterThanOrEqual(sorted[i - 1].finished);
   timings.v3Deployed = deploys.filter((d) => d.digest === v3.digest).length;
   // One rollout of v4 from its push; a reconcile pass that finds the minions already on v4 may
-  // add a no-op `converge` entry (not recording those is issue 16, item 10).
+  // add a no-op `converge` entry, which is not a rollout and so is not counted.
   expect(deploys.filter((d) => d.digest === v4.digest && d.kind !== "converge")).toHaveLength(1);
   expect(await served()).toEqual(["4.0.0", "4.0.0"]);
   await waitFor("the queue to be empty", 30_000, async () =>

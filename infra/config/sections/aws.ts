@@ -12,7 +12,7 @@ const CERTIFICATE_ARN = {
   pattern: /^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate\/[A-Za-z0-9-]+$/,
   hint: "an ACM certificate ARN such as arn:aws:acm:eu-west-1:123456789012:certificate/…",
 };
-/** Keys that no longer exist, each with what a stack file writes instead. */
+/** Keys the validator recognises but does not accept, each with what to write in their place. */
 const REPLACED_AWS_KEYS: Readonly<Record<string, string>> = {
   availabilityZone: "was replaced by aws.availabilityZones (a list of at least 2 zones)",
   subnetCidr: "was replaced by aws.publicSubnetCidrs and aws.privateSubnetCidrs (one per zone)",
