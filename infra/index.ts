@@ -44,11 +44,10 @@ export {
   ec2AssumeRolePolicy,
   masterQueuePolicy,
   minionPullPolicy,
-  renderSqsEngineConfig,
   ecrRegistryHost,
   ecrDockerConfig,
   EVENT_QUEUE,
   type PolicyDocument,
   type PolicyStatement,
-  type SqsEngineOptions,
-} from "./render/aws-events";
+} from "./registry/ecr-policies";
+export { renderSqsEngineConfig, type SqsEngineOptions } from "./render/sqs-engine";

@@ -12,55 +12,14 @@
  * `run(argv, deps)` is the whole command; the unit tests pass fake deps (stack outputs, master).
  */
 import { Command, InvalidArgumentError, Option, CommanderError } from "commander";
-import { randomBytes } from "crypto";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../paths";
-import { connectMaster, UnreachableError, type Master, type MasterAccess } from "../ssh/master";
+import { UnreachableError } from "./master";
 import { CliError, EXIT, type ExitCode } from "./errors";
-import { formatAction, formatAudit, formatDeploys, formatStatus, short, type Json } from "./format";
-import { stackAccess, type StackOptions } from "./stack";
-import {
-  deployEvent,
-  Follower,
-  jsonRenderer,
-  parseEventLine,
-  ttyRenderer,
-  WATCH_TAGMATCH,
-  type Renderer,
-  type Verdict,
-} from "./watch";
-
-export interface Output {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
-
-export interface Deps {
-  readonly stdout: Output;
-  readonly stderr: Output;
-  readonly env: NodeJS.ProcessEnv;
-  /** Stack outputs → master access (default: through the Pulumi CLI). */
-  readonly access: (opts: StackOptions) => MasterAccess;
-  /** Opens the SSH connection (default: ssh2). */
-  readonly connect: (access: MasterAccess) => Promise<Master>;
-  /** Recorded as the approver of rollbacks, approvals and rejections. */
-  readonly operator: string;
-  /** How long `watch` waits for the master's event stream to start, in ms. */
-  readonly streamStartMs?: number;
-}
-
-export function defaultDeps(): Deps {
-  return {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    access: stackAccess,
-    connect: (access) => connectMaster(access),
-    operator: `${os.userInfo().username}@${os.hostname()}`,
-  };
-}
+import { follow, renderer } from "./follow";
+import { formatAction, formatAudit, formatDeploys, formatStatus, type Json } from "./format";
+import { defaultDeps, refusal, Session, type CommonOptions, type Deps } from "./session";
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -85,15 +44,6 @@ function positiveInt(value: string): number {
     throw new InvalidArgumentError(`want a whole number ≥ 1, got "${value}"`);
   return n;
 }
-
-interface CommonOptions {
-  readonly stack: string;
-  readonly json?: boolean;
-  readonly outputs?: string;
-  readonly identity?: string;
-  readonly cwd?: string;
-}
-
 function version(): string {
   try {
     return (
@@ -107,173 +57,6 @@ function version(): string {
 /** The approver the runner accepts: [A-Za-z0-9@._+-], at most 64 characters. */
 export function approverName(who: string): string {
   return who.replace(/[^A-Za-z0-9@._+-]/g, "_").slice(0, 64) || "unknown";
-}
-
-class Session {
-  private master?: Master;
-  private access?: MasterAccess;
-
-  constructor(
-    readonly deps: Deps,
-    readonly opts: CommonOptions,
-  ) {}
-
-  get json(): boolean {
-    return Boolean(this.opts.json);
-  }
-
-  out(text: string): void {
-    this.deps.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
-  }
-
-  stackAccess(): MasterAccess {
-    this.access ??= this.deps.access({
-      stack: this.opts.stack,
-      outputs: this.opts.outputs,
-      identity: this.opts.identity,
-      cwd: this.opts.cwd,
-      env: this.deps.env,
-    });
-    return this.access;
-  }
-
-  get environment(): string {
-    return this.stackAccess().environment;
-  }
-
-  async connect(): Promise<Master> {
-    this.master ??= await this.deps.connect(this.stackAccess());
-    return this.master;
-  }
-
-  /** A runner's answer; a refusal (`result: false`) is returned, not thrown. */
-  async runner(fn: string, args: string[]): Promise<Json> {
-    const master = await this.connect();
-    const reply = await master.runner(fn, [this.environment, ...args]);
-    const data = reply.data;
-    if (typeof data !== "object" || data === null || Array.isArray(data)) {
-      throw new UnreachableError(`${fn} answered ${JSON.stringify(data).slice(0, 300)} (exit ${reply.code})`);
-    }
-    return data as Json;
-  }
-
-  close(): void {
-    this.master?.close();
-  }
-}
-
-/** Status refused by the master → exit 1 with its message. */
-function refusal(what: string, data: Json): CliError {
-  return new CliError(
-    `${what}: ${String(data.error ?? data.reason ?? "refused by the master")}`,
-    EXIT.FAILED,
-  );
-}
-
-function renderer(session: Session): Renderer & { stopTimer?: () => void } {
-  const write = (s: string) => session.deps.stdout.write(s);
-  if (session.json) return jsonRenderer(write);
-  if (session.deps.stdout.isTTY) return ttyRenderer(write);
-  return jsonRenderer(write);
-}
-
-/**
- * Follows a deploy on the master's bus. The stream is ready once a marker event fired
- * through the same master comes back; only then does `during` run (e.g. the rollback), so
- * no event of it can be missed.
- */
-async function follow(
-  session: Session,
-  opts: { digest?: string; timeoutS?: number; render: Renderer },
-  during?: () => Promise<Verdict | undefined>,
-): Promise<Verdict> {
-  const master = await session.connect();
-  const env = session.environment;
-  const user = session.stackAccess().ssh.user;
-  const marker = `saltpipe/watch/${randomBytes(6).toString("hex")}`;
-  const follower = new Follower(session.opts.stack, opts.digest);
-  let ready = false;
-  let settle: (v: Verdict | Error) => void = () => undefined;
-  const finished = new Promise<Verdict | Error>((resolve) => (settle = resolve));
-  const sudo = user === "root" ? "" : "sudo -n ";
-  const stream = master.lines(
-    `${sudo}salt-run state.event 'tagmatch=${WATCH_TAGMATCH}' count=-1 pretty=False`,
-    (line) => {
-      const parsed = parseEventLine(line);
-      if (!parsed) return;
-      if (parsed.tag === marker) {
-        ready = true;
-        return;
-      }
-      const event = deployEvent(parsed.tag, parsed.data, env);
-      if (!event || !ready) return;
-      if (follower.feed(event)) opts.render.event(event);
-      if (follower.verdict) settle(follower.verdict);
-    },
-  );
-  void stream.done.then(() =>
-    settle(new UnreachableError("the master's event stream ended before the deploy did")),
-  );
-  const timers: NodeJS.Timeout[] = [];
-  try {
-    const startBy = Date.now() + (session.deps.streamStartMs ?? 60_000);
-    while (!ready) {
-      if (Date.now() > startBy)
-        throw new UnreachableError(`the master's event stream (salt-run state.event) did not start`);
-      await master.runner("event.send", [marker]);
-      for (let i = 0; i < 20 && !ready; i++) await new Promise((r) => setTimeout(r, 100));
-    }
-    opts.render.ready(env);
-    // `watch --digest D` after D's deploy already ended (e.g. right after `pulumi up`): its outcome.
-    if (opts.digest && !during) {
-      const known = await finishedDeploy(master, env, opts.digest);
-      if (known) settle(known);
-    }
-    if (opts.timeoutS) {
-      const timeoutS = opts.timeoutS;
-      timers.push(
-        setTimeout(
-          () =>
-            settle({
-              code: EXIT.FAILED,
-              message: follower.following
-                ? `the deploy of ${follower.following} did not finish within ${timeoutS} s`
-                : `no deploy of ${env} within ${timeoutS} s`,
-            }),
-          timeoutS * 1000,
-        ),
-      );
-    }
-    if (during)
-      void during().then(
-        (v) => v && settle(v),
-        (e: Error) => settle(e),
-      );
-    const result = await finished;
-    if (result instanceof Error) throw result;
-    opts.render.end(result);
-    return result;
-  } finally {
-    for (const t of timers) clearTimeout(t);
-    (opts.render as { stopTimer?: () => void }).stopTimer?.();
-    stream.stop();
-  }
-}
-
-/** The verdict of `digest`'s deploy when it is over (current, or its last deploy failed), else undefined. */
-async function finishedDeploy(master: Master, env: string, digest: string): Promise<Verdict | undefined> {
-  const reply = await master.runner("saltpipe.status", [env, "audit=0", "live=False"]);
-  const s = reply.data as Json;
-  const claim = s.claim as Json | null | undefined;
-  if (claim?.live) return undefined;
-  if (s.current === digest) return { code: EXIT.OK, message: `${short(digest)} is deployed (current)` };
-  const last = ((s.deploys as Json[] | undefined) ?? []).find((d) => d.digest === digest);
-  if (last && last.result === false && s.pending === null)
-    return {
-      code: EXIT.FAILED,
-      message: `the deploy of ${short(digest)} failed: ${String(last.reason ?? "")}`,
-    };
-  return undefined;
 }
 
 function common(cmd: Command): Command {

@@ -6,7 +6,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import type { MasterAccess, MasterSsh } from "../ssh/master";
+import type { MasterAccess, MasterSsh } from "./master";
 import { CliError } from "./errors";
 
 export interface StackOptions {

@@ -1,5 +1,5 @@
 export * from "./spec";
-export type { EventsSpec, EventTransport, SqsEventsSpec } from "./events";
+export type { EventsSpec, EventTransport, SqsEventsSpec } from "./sections/events";
 export { DEFAULTS } from "./defaults";
 export {
   ConfigError,

@@ -5,7 +5,7 @@
  * component and render function consumes them, so nothing deeper re-reads config.
  */
 
-import type { EventsSpec } from "./events";
+import type { EventsSpec } from "./sections/events";
 
 /** Where the hosts of a stack come from. */
 export type Cloud = "aws" | "local" | "existing";

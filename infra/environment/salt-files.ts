@@ -15,7 +15,7 @@ import {
   type RegistryCheckOptions,
 } from "../render/salt-config";
 import { PILLAR_FILE, pillarFromSpec } from "../render/salt-pillar";
-import { renderSqsEngineConfig, SQS_ENGINE_CONFIG_PATH } from "../render/aws-events";
+import { renderSqsEngineConfig, SQS_ENGINE_CONFIG_PATH } from "../render/sqs-engine";
 import { HOOK_TLS_FILES, type HookTlsScriptOptions } from "../render/tls";
 
 /** Where the app's images come from, as this machine and the minions see it. */

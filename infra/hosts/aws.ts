@@ -2,9 +2,9 @@
  * `aws` hosts: a VPC across at least two availability zones (see ./aws-network.ts); the master
  * in a public subnet, reachable over SSH from the admin CIDRs only; the minions in private
  * subnets without public addresses, reached over SSH through the master (the jump host) and
- * serving the app only to the load balancer (./aws-lb.ts). Every instance gets an SSH host key
- * generated here (a secret in state) through its user data, so the key is pinned before the
- * instance exists.
+ * serving the app only to the load balancer (infra/balancer/aws.ts). Every instance gets an
+ * SSH host key generated here (a secret in state) through its user data, so the key is pinned
+ * before the instance exists.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,7 +12,7 @@ import * as tls from "@pulumi/tls";
 import type { AwsSpec, OsName } from "../config/spec";
 import { renderHostKeyUserData } from "../render/cloud-init";
 import { OS_INFO } from "../render/os";
-import { createLoadBalancer, type AppLoadBalancer, type LoadBalancerOptions } from "./aws-lb";
+import { createLoadBalancer, type AppLoadBalancer, type LoadBalancerOptions } from "../balancer/aws";
 import { createNetwork } from "./aws-network";
 import { FRESH_HOST_SSH, pinnedConnection, type Host } from "./host";
 

@@ -8,11 +8,11 @@
  *   used by the Docker credential helper `docker-credential-ecr-login` on the minion — no
  *   password is ever stored on a minion, the helper asks for a 12-hour token when docker pulls.
  *
- * The documents come from infra/render/aws-events.ts (unit-tested by value).
+ * The documents come from ./ecr-policies.ts (unit-tested by value).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ec2AssumeRolePolicy, masterQueuePolicy, minionPullPolicy } from "../render/aws-events";
+import { ec2AssumeRolePolicy, masterQueuePolicy, minionPullPolicy } from "./ecr-policies";
 
 export interface EcrIamArgs {
   readonly queueArn: pulumi.Input<string>;

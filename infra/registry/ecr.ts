@@ -2,7 +2,7 @@
  * EcrRegistry: an ECR repository (scan on push, lifecycle policy) whose successful pushes
  * reach the master through EventBridge → SQS, read by the master's `saltpipe_sqs` engine
  * (salt-states/salt/_engines/saltpipe_sqs.py). Every policy and pattern comes from
- * infra/render/aws-events.ts; the roles from ./ecr-iam.ts.
+ * ./ecr-policies.ts; the roles from ./ecr-iam.ts.
  *
  * Why SQS and not an API destination to salt-api: the master needs no inbound port at
  * all, the queue is durable (14 days, with a dead-letter queue for poison messages),
@@ -11,7 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ecrPushEventPattern, EVENT_QUEUE, eventQueuePolicy, redrivePolicy } from "../render/aws-events";
+import { ecrPushEventPattern, EVENT_QUEUE, eventQueuePolicy, redrivePolicy } from "./ecr-policies";
 import { EcrIam } from "./ecr-iam";
 
 export interface EcrRegistryArgs {

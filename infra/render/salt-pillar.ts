@@ -5,7 +5,8 @@
  * caller wraps the returned text in a Pulumi secret.
  *
  * The webhook secret is deliberately NOT in this pillar: only the master's reactor needs it
- * (reactor templates cannot read pillar), so it lives in the master config (salt-config.ts).
+ * (reactor templates cannot read pillar), so it lives in the master config
+ * (./salt-config/master.ts).
  */
 import { stringify } from "yaml";
 import { DEFAULTS } from "../config/defaults";

@@ -8,7 +8,7 @@
  * (`events.sqs.endpointUrl`, `metadataEndpoint`: emulators/testing only). moto runs in a
  * container on the environment's network (`saltpipe/moto`, scripts/moto-image.sh: pinned,
  * from a cached wheelhouse, on the project's Debian base). The rule, target, queues,
- * policies and roles are created from the render functions of infra/render/aws-events.ts.
+ * policies and roles are created from the functions of infra/registry/ecr-policies.ts.
  *
  * What moto cannot do and what is used instead: ECR's own emission (the test calls
  * `events.put_events` with the documented ECR shape), image layers (minions pull from the
@@ -29,7 +29,7 @@ import {
   masterQueuePolicy,
   minionPullPolicy,
   redrivePolicy,
-} from "../../infra/render/aws-events";
+} from "../../infra/registry/ecr-policies";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { servedVersion } from "./support/http";
 import { mustRun, sleep, waitFor } from "./support/run";
@@ -420,7 +420,7 @@ test("master stopped while two pushes and two copies of an old event wait: one r
     expect(sorted[i].started).toBeGreaterThanOrEqual(sorted[i - 1].finished);
   timings.v3Deployed = deploys.filter((d) => d.digest === v3.digest).length;
   // One rollout of v4 from its push; a reconcile pass that finds the minions already on v4 may
-  // add a no-op `converge` entry (not recording those is issue 16, item 10).
+  // add a no-op `converge` entry, which is not a rollout and so is not counted.
   expect(deploys.filter((d) => d.digest === v4.digest && d.kind !== "converge")).toHaveLength(1);
   expect(await served()).toEqual(["4.0.0", "4.0.0"]);
   await waitFor("the queue to be empty", 30_000, async () =>

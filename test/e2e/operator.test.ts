@@ -10,7 +10,7 @@
  */
 import { spawn } from "child_process";
 import { PACKAGE_ROOT } from "../../infra/paths";
-import { OPERATOR_DIR, operatorRequestScript } from "../../infra/ssh/master";
+import { OPERATOR_DIR, operatorRequestScript } from "../../infra/cli/master";
 import { get } from "./support/http";
 import { run, sleep, waitFor } from "./support/run";
 import { LocalStack, OPERATOR_CLI, type PushedImage, type StackOutputs } from "./support/stack";

@@ -10,18 +10,16 @@ import * as os from "os";
 import * as path from "path";
 import { PACKAGE_ROOT } from "../../infra/paths";
 import { Load, servedVersion } from "./support/http";
+import { DEPLOY_BOUND_MS, MASTER_STATE_DIR, overlapping, Pipeline, pushEvent } from "./support/pipeline";
 import { run, sleep, waitFor } from "./support/run";
-import { docker, DOCKER, EventWatch, LocalStack, type PushedImage, type StackOutputs } from "./support/stack";
+import { docker, DOCKER, LocalStack, type PushedImage } from "./support/stack";
 
 jest.setTimeout(30 * 60_000);
 
 const stack = new LocalStack("saltpipe-e2e", { appPortBase: 28080, registryPort: 25000 });
-/** How long a push may take to reach every minion (stated in the README). */
-const DEPLOY_BOUND_MS = 90_000;
+const pipeline = new Pipeline(stack);
+const { served, waitServing, masterAnswers, outcomeOf, masterStatus, masterAudit, notify } = pipeline;
 const LOAD_RPS_PER_PROXY = 20;
-const MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-/** Where the master keeps the environments' records and audit trails (<cachedir>/saltpipe). */
-const MASTER_STATE_DIR = "/var/cache/salt/master/saltpipe";
 /** A minion's deploy plan (salt/_modules/saltpipe_app.py, <cachedir>/saltpipe). */
 const MINION_PLAN = "/var/cache/salt/minion/saltpipe/deploy-plan.json";
 /** Where `up` uploads salt-states/ on the master (a file root: part of the generation). */
@@ -29,105 +27,14 @@ const MASTER_STATES_DIR = "/srv/saltpipe/salt-states";
 /** deploy.keepImages of the committed local stack (the default). */
 const KEEP_IMAGES = 3;
 
-let outputs: StackOutputs;
-let events: EventWatch;
 const timings: Record<string, number> = {};
 
-/** Versions every proxy serves right now (undefined for a proxy that does not answer). */
-async function served(): Promise<(string | undefined)[]> {
-  return Promise.all(outputs.appUrls.map((url) => servedVersion(url).catch(() => undefined)));
-}
-
-async function waitServing(version: string, timeoutMs = DEPLOY_BOUND_MS): Promise<number> {
-  const start = Date.now();
-  await waitFor(`every minion to serve ${version}`, timeoutMs, async () =>
-    (await served()).every((v) => v === version) ? true : undefined,
-  );
-  return Date.now() - start;
-}
-
-/** Waits until the (re)started master answers with both minions, then watches its events anew. */
-async function masterAnswers(): Promise<void> {
-  await waitFor("the master to answer with both minions", 180_000, async () => {
-    const out = await stack.onHost("master", "salt --out=txt --timeout=5 '*' test.ping || true");
-    return out.includes("minion-1: True") && out.includes("minion-2: True") ? true : undefined;
-  });
-  events.stop();
-  events = new EventWatch(stack.container("master"));
-}
-
-/** The outcome event of the deploy of `digest`. */
-function outcomeOf(digest: string, timeoutMs = DEPLOY_BOUND_MS): Promise<Record<string, unknown>> {
-  return waitFor(`the outcome event of ${digest}`, timeoutMs, async () => {
-    const outcome = events.matching("saltpipe/deploy/local/outcome").find((e) => e.data.digest === digest);
-    return outcome?.data;
-  });
-}
-
-interface DeploySummary {
-  readonly digest: string;
-  readonly result: boolean;
-  readonly started: number;
-  readonly finished: number;
-}
-
-interface MasterStatus {
-  readonly current?: string;
-  readonly claim: unknown;
-  readonly deploys: DeploySummary[];
-  /** Requests the hook proxy refused, as counts (folded from nginx's refusal log). */
-  readonly refused_at_proxy?: { readonly total: number };
-}
-
-/** `npm run status -- --json` against the real master. */
-async function masterStatus(): Promise<MasterStatus> {
-  const status = await stack.ops("status", "--json");
-  if (status.code !== 0) throw new Error(`status exited ${status.code}: ${status.stderr}`);
-  return JSON.parse(status.stdout) as MasterStatus;
-}
-
-/** The master's whole audit trail of this environment (newest last). */
-async function masterAudit(): Promise<Record<string, unknown>[]> {
-  const text = await stack.onHost("master", `cat ${MASTER_STATE_DIR}/local.audit.jsonl`);
-  return text
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-/** Pairs of recorded deploys whose [started, finished] intervals overlap. */
-function overlapping(deploys: DeploySummary[]): string[] {
-  const sorted = [...deploys].sort((a, b) => a.started - b.started);
-  return sorted
-    .slice(1)
-    .flatMap((d, i) => (d.started < sorted[i].finished ? [`${sorted[i].digest} and ${d.digest}`] : []));
-}
-
-/** POSTs a registry-style notification to the master's hook (TLS) from inside the network. */
-async function notify(body: unknown, token: string): Promise<string> {
-  return stack.postToHook("minion-1", JSON.stringify(body), { token, ca: outputs.hookCaCertificate });
-}
-
-function pushEvent(image: PushedImage, id: string, timestamp = new Date()) {
-  return {
-    events: [
-      {
-        id,
-        timestamp: timestamp.toISOString(),
-        action: "push",
-        target: { mediaType: MANIFEST, repository: "saltpipe/app", tag: image.tag, digest: image.digest },
-      },
-    ],
-  };
-}
-
 beforeAll(async () => {
-  ({ outputs, ms: timings.upFromNothing } = await stack.upFresh());
-  events = new EventWatch(stack.container("master"));
+  timings.upFromNothing = await pipeline.up();
 });
 
 afterAll(async () => {
-  events?.stop();
+  pipeline.events?.stop();
   await stack.cleanUp();
   console.log(`e2e timings (ms): ${JSON.stringify(timings)}`);
 });
@@ -138,9 +45,9 @@ describe("the local pipeline", () => {
   let v8: PushedImage;
 
   test("v1: with no other action, every minion serves what `up` built and pushed", async () => {
-    const v1 = outputs.imageName.split(":local-")[1];
+    const v1 = pipeline.outputs.imageName.split(":local-")[1];
     timings.v1Serving = await waitServing(v1);
-    expect(outputs.appUrls).toEqual(["http://127.0.0.1:28080/", "http://127.0.0.1:28081/"]);
+    expect(pipeline.outputs.appUrls).toEqual(["http://127.0.0.1:28080/", "http://127.0.0.1:28081/"]);
   });
 
   test("the engine: a second `up` reports no changes", async () => {
@@ -192,42 +99,44 @@ describe("the local pipeline", () => {
   });
 
   test("v2 under steady load: every minion ends on v2 and no request fails", async () => {
-    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    const load = new Load(pipeline.outputs.appUrls, LOAD_RPS_PER_PROXY).start();
     await sleep(2000);
-    v2 = await stack.pushVersion(outputs.registry, "v2");
+    v2 = await stack.pushVersion(pipeline.outputs.registry, "v2");
     timings.v2PushToServing = await waitServing("v2");
     await sleep(2000);
     const report = await load.stop();
     expect(report.failures).toEqual([]);
     expect(report.failed).toBe(0);
-    expect(report.sent).toBeGreaterThan(LOAD_RPS_PER_PROXY * outputs.appUrls.length * 4);
+    expect(report.sent).toBeGreaterThan(LOAD_RPS_PER_PROXY * pipeline.outputs.appUrls.length * 4);
     expect(report.versions.v2).toBeGreaterThan(0);
     const outcome = await outcomeOf(v2.digest);
     expect(outcome.result).toBe(true);
   });
 
   test("v3 with a failing health check: the deploy is reported failed, v2 keeps serving, no request fails", async () => {
-    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
-    const v3 = await stack.pushVersion(outputs.registry, "v3", { healthy: false });
+    const load = new Load(pipeline.outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    const v3 = await stack.pushVersion(pipeline.outputs.registry, "v3", { healthy: false });
     const outcome = await outcomeOf(v3.digest);
     const report = await load.stop();
     expect(outcome.result).toBe(false);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v2"));
     expect(report.failures).toEqual([]);
   });
 
   test("a forged notification (bad token) costs nothing: refused by the hook proxy, counted, never on the bus", async () => {
-    const before = events.matching(/\/refused$/).length;
+    const before = pipeline.events.matching(/\/refused$/).length;
     const auditBefore = (await masterAudit()).length;
     const countedBefore = (await masterStatus()).refused_at_proxy?.total ?? 0;
     const status = await notify(pushEvent(v2, "forged-1"), "not-the-webhook-secret");
     expect(status).toBe("401"); // nginx itself: no salt-api call, no event, no job
     await sleep(3000);
-    expect(events.matching(/\/refused$/).length).toBe(before);
+    expect(pipeline.events.matching(/\/refused$/).length).toBe(before);
     expect(
-      events.matching(/^salt\/netapi\/hook\//).filter((e) => JSON.stringify(e.data).includes("forged-1")),
+      pipeline.events
+        .matching(/^salt\/netapi\/hook\//)
+        .filter((e) => JSON.stringify(e.data).includes("forged-1")),
     ).toEqual([]);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v2"));
     expect((await masterAudit()).slice(auditBefore).filter((e) => e.event === "refused")).toEqual([]);
     expect((await masterStatus()).refused_at_proxy?.total).toBeGreaterThan(countedBefore);
   });
@@ -236,7 +145,7 @@ describe("the local pipeline", () => {
     const token = await stack.secret("webhookSecret");
     const unknown = `sha256:${"ab".repeat(32)}`;
     const auditBefore = (await masterAudit()).length;
-    const jobsBefore = events.matching(/^salt\/job\/\d+\/new$/).length;
+    const jobsBefore = pipeline.events.matching(/^salt\/job\/\d+\/new$/).length;
     const forged = { digest: unknown, tag: "local-unknown" } as PushedImage;
     expect(await notify(pushEvent(forged, "unknown-digest-1"), token)).toBe("200");
     const refused = await waitFor("the refusal in the audit", 90_000, async () =>
@@ -244,7 +153,7 @@ describe("the local pipeline", () => {
     );
     expect(String(refused.reason)).toContain("the registry does not hold saltpipe/app@");
     // No state run reached a minion for it (jobs to minions name their targets).
-    const minionJobs = events
+    const minionJobs = pipeline.events
       .matching(/^salt\/job\/\d+\/new$/)
       .slice(jobsBefore)
       .filter(
@@ -253,12 +162,12 @@ describe("the local pipeline", () => {
           Array.isArray((e.data as { minions?: unknown }).minions),
       );
     expect(minionJobs).toEqual([]);
-    expect(JSON.stringify(events.matching(/./))).not.toContain(token);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect(JSON.stringify(pipeline.events.matching(/./))).not.toContain(token);
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v2"));
     // The registry-password pillar is targeted by minion id: every minion still gets the app's pillar.
     const pillar = await stack.onHost("master", "salt --out=json --static '*' pillar.item app:name");
     const items = Object.values(JSON.parse(pillar) as Record<string, { "app:name"?: string }>);
-    expect(items.length).toBe(outputs.appUrls.length);
+    expect(items.length).toBe(pipeline.outputs.appUrls.length);
     expect(items.every((p) => p["app:name"])).toBe(true);
   });
 
@@ -266,9 +175,9 @@ describe("the local pipeline", () => {
     const auditBefore = (await masterAudit()).length;
     // From this machine, with a Docker client config that holds no credentials.
     const noCredentials = fs.mkdtempSync(path.join(os.tmpdir(), "saltpipe-nocreds-"));
-    const hostRef = `${outputs.registry}:local-anonymous`;
+    const hostRef = `${pipeline.outputs.registry}:local-anonymous`;
     try {
-      await docker("tag", `${outputs.registry}:local-v2`, hostRef);
+      await docker("tag", `${pipeline.outputs.registry}:local-v2`, hostRef);
       const anonymous = await run(DOCKER, ["--config", noCredentials, "push", hostRef]);
       expect(anonymous.code).not.toBe(0);
       expect(anonymous.stdout + anonymous.stderr).toMatch(/no basic auth credentials|unauthorized/i);
@@ -294,12 +203,12 @@ describe("the local pipeline", () => {
     expect(
       (await masterAudit()).slice(auditBefore).filter((e) => String(e.tag).match(/evil|anonymous/)),
     ).toEqual([]);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v2"));
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v2"));
   });
 
   test("a minion that is down during a deploy is reported; the others are deployed; it converges when it returns", async () => {
     await docker("stop", "-t", "1", stack.container("minion-2"));
-    const v4 = await stack.pushVersion(outputs.registry, "v4");
+    const v4 = await stack.pushVersion(pipeline.outputs.registry, "v4");
     try {
       const outcome = await outcomeOf(v4.digest);
       // One assertion over the whole outcome: on failure it prints what each minion reported.
@@ -308,7 +217,7 @@ describe("the local pipeline", () => {
         reason: expect.stringMatching(/did not answer.*minion-2/),
         minions: { "minion-1": { result: true }, "minion-2": { result: false, comment: "did not answer" } },
       });
-      expect(await servedVersion(outputs.appUrls[0])).toBe("v4");
+      expect(await servedVersion(pipeline.outputs.appUrls[0])).toBe("v4");
     } finally {
       await docker("start", stack.container("minion-2"));
     }
@@ -317,14 +226,14 @@ describe("the local pipeline", () => {
     await waitServing("v4", 3 * DEPLOY_BOUND_MS);
     timings.minionStartToServing = Date.now() - back;
     // …and takes the next push like the others.
-    await stack.pushVersion(outputs.registry, "v5");
+    await stack.pushVersion(pipeline.outputs.registry, "v5");
     timings.convergeAfterMinionReturn = await waitServing("v5", 2 * DEPLOY_BOUND_MS);
   });
 
   test("the master restarted between two pushes: the next push still deploys", async () => {
     await docker("restart", "-t", "5", stack.container("master"));
     await masterAnswers();
-    v6 = await stack.pushVersion(outputs.registry, "v6");
+    v6 = await stack.pushVersion(pipeline.outputs.registry, "v6");
     timings.afterMasterRestart = await waitServing("v6", 2 * DEPLOY_BOUND_MS);
   });
 
@@ -386,13 +295,13 @@ describe("the local pipeline", () => {
       .slice(auditBefore)
       .filter((e) => e.event === "deploy-start" && ids.has(String(e.event_id)));
     expect(started).toEqual([]);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v6"));
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v6"));
   });
 
   test("two pushes 1 s apart under steady load: every minion ends on the second, the deploys never overlap, no request fails", async () => {
-    const first = await stack.build(outputs.registry, "v7");
-    const second = await stack.build(outputs.registry, "v8");
-    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    const first = await stack.build(pipeline.outputs.registry, "v7");
+    const second = await stack.build(pipeline.outputs.registry, "v8");
+    const load = new Load(pipeline.outputs.appUrls, LOAD_RPS_PER_PROXY).start();
     await sleep(1000);
     await stack.push(first);
     await sleep(1000);
@@ -408,18 +317,18 @@ describe("the local pipeline", () => {
   });
 
   test("the master killed during a deploy and started again: the environment ends on the newest digest, no claim is left", async () => {
-    const v9 = await stack.push(await stack.build(outputs.registry, "v9"));
+    const v9 = await stack.push(await stack.build(pipeline.outputs.registry, "v9"));
     // Killed as soon as the first batch's minion has started the new container: the deploy is
     // under way (however fast it is), and the second batch has not begun.
     await waitFor("the first minion to start v9's container", DEPLOY_BOUND_MS, async () =>
-      events
+      pipeline.events
         .matching("saltpipe/deploy/local/minion/start")
         .some((e) => JSON.stringify(e.data).includes(v9.digest))
         ? true
         : undefined,
     );
     await docker("kill", stack.container("master"));
-    events.stop();
+    pipeline.events.stop();
     const start = Date.now();
     await docker("start", stack.container("master"));
     try {
@@ -436,7 +345,7 @@ describe("the local pipeline", () => {
       );
     } finally {
       // The next tests read the restarted master's events (even when this one failed).
-      events = new EventWatch(stack.container("master"));
+      pipeline.watchEvents();
     }
   });
 
@@ -460,7 +369,7 @@ describe("the local pipeline", () => {
   });
 
   test("rollback under load serves the previous digest with no failed request; an unknown digest is refused", async () => {
-    const load = new Load(outputs.appUrls, LOAD_RPS_PER_PROXY).start();
+    const load = new Load(pipeline.outputs.appUrls, LOAD_RPS_PER_PROXY).start();
     const start = Date.now();
     const rollback = await stack.ops("rollback");
     expect({ code: rollback.code, stderr: rollback.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
@@ -474,7 +383,7 @@ describe("the local pipeline", () => {
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr + unknown.stdout).toContain("never ran in local");
     await sleep(2000);
-    expect(await served()).toEqual(outputs.appUrls.map(() => "v8"));
+    expect(await served()).toEqual(pipeline.outputs.appUrls.map(() => "v8"));
   });
 
   test("an app container removed by hand is restored without a push, within the reconcile bound", async () => {
@@ -482,7 +391,7 @@ describe("the local pipeline", () => {
     const start = Date.now();
     // deploy.reconcileSeconds (30) + one deploy.
     await waitFor("minion-1 to serve v8 again", 90_000, async () =>
-      (await servedVersion(outputs.appUrls[0]).catch(() => undefined)) === "v8" ? true : undefined,
+      (await servedVersion(pipeline.outputs.appUrls[0]).catch(() => undefined)) === "v8" ? true : undefined,
     );
     timings.restoreRemovedContainer = Date.now() - start;
   });
@@ -536,7 +445,7 @@ describe("the local pipeline", () => {
     await masterAnswers(); // the status test stopped and started it
     const before = await plans();
     expect(before.every((p) => /^[0-9a-f]{64}$/.test(p.generation))).toBe(true);
-    const reused = await stack.pushVersion(outputs.registry, "v3a");
+    const reused = await stack.pushVersion(pipeline.outputs.registry, "v3a");
     await waitServing("v3a");
     expect((await outcomeOf(reused.digest)).result).toBe(true);
     // Deployed from the plan rendered before, rebased onto its digest (the prepare round
@@ -547,7 +456,7 @@ describe("the local pipeline", () => {
     // What `up` does when a state or the pillar changes: a new file in the master's state tree.
     await stack.onHost("master", `echo '# e2e' > ${MASTER_STATES_DIR}/e2e-generation.txt`);
     try {
-      const rendered = await stack.pushVersion(outputs.registry, "v3b");
+      const rendered = await stack.pushVersion(pipeline.outputs.registry, "v3b");
       await waitServing("v3b");
       expect((await outcomeOf(rendered.digest)).result).toBe(true);
       const after = await plans();

@@ -1,7 +1,4 @@
-/** The AWS event path's rendered documents, by value (the component and the moto proof use them). */
-import * as fs from "fs";
-import * as path from "path";
-import { parse } from "yaml";
+/** The AWS event path's documents and pull access, by value (the component and the moto proof use them). */
 import {
   ec2AssumeRolePolicy,
   ecrDockerConfig,
@@ -12,15 +9,13 @@ import {
   masterQueuePolicy,
   minionPullPolicy,
   redrivePolicy,
-  renderSqsEngineConfig,
-} from "../aws-events";
-import { BOTO3_PINS } from "../install";
+} from "../ecr-policies";
 
 const QUEUE = "arn:aws:sqs:eu-west-1:123456789012:prod-events";
 const RULE = "arn:aws:events:eu-west-1:123456789012:rule/prod-push";
 const REPO = "arn:aws:ecr:eu-west-1:123456789012:repository/saltpipe/app";
 
-describe("aws-events render", () => {
+describe("ECR event path and pull policies", () => {
   test("the rule matches successful pushes of the one repository", () => {
     expect(ecrPushEventPattern("saltpipe/app")).toEqual({
       source: ["aws.ecr"],
@@ -95,76 +90,9 @@ describe("aws-events render", () => {
     ]);
   });
 
-  test("engine config on AWS: long polling, the stack's account and region, no emulator", () => {
-    const text = renderSqsEngineConfig({
-      queueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/prod-events",
-      region: "eu-west-1",
-      account: "123456789012",
-    });
-    expect(parse(text)).toEqual({
-      engines: [
-        {
-          saltpipe_sqs: {
-            queue_url: "https://sqs.eu-west-1.amazonaws.com/123456789012/prod-events",
-            region: "eu-west-1",
-            wait_seconds: 20,
-            max_messages: 10,
-          },
-        },
-      ],
-      saltpipe: {
-        events: {
-          transport: "sqs",
-          account: "123456789012",
-          region: "eu-west-1",
-          allow_missing_account: false,
-        },
-      },
-    });
-  });
-
-  test("engine config for an emulator: endpoints, and a missing event account accepted", () => {
-    const config = parse(
-      renderSqsEngineConfig({
-        queueUrl: "http://moto:5000/123456789012/q",
-        region: "eu-west-1",
-        account: "123456789012",
-        endpointUrl: "http://moto:5000",
-        metadataEndpoint: "http://moto:5000",
-        waitSeconds: 5,
-      }),
-    );
-    expect(config.engines[0].saltpipe_sqs).toMatchObject({
-      endpoint_url: "http://moto:5000",
-      metadata_endpoint: "http://moto:5000",
-      wait_seconds: 5,
-    });
-    expect(config.saltpipe.events.allow_missing_account).toBe(true);
-  });
-
-  test("engine config refuses bad values, naming them", () => {
-    const ok = { queueUrl: "https://sqs/x", region: "eu-west-1", account: "123456789012" };
-    expect(() => renderSqsEngineConfig({ ...ok, account: "12" })).toThrow(
-      'account: want 12 digits, got "12"',
-    );
-    expect(() => renderSqsEngineConfig({ ...ok, region: "mars" })).toThrow('region: invalid "mars"');
-    expect(() => renderSqsEngineConfig({ ...ok, waitSeconds: 21 })).toThrow(
-      "waitSeconds: want 1..20, got 21",
-    );
-    expect(() => renderSqsEngineConfig({ ...ok, endpointUrl: "moto" })).toThrow(
-      "endpointUrl: want http(s)://",
-    );
-    expect(() => renderSqsEngineConfig({ ...ok, queueUrl: "queue" })).toThrow('queueUrl: invalid "queue"');
-  });
-
   test("minions' docker config: the credential helper for the ECR host, no auth entry", () => {
     const host = ecrRegistryHost("123456789012", "eu-west-1");
     expect(host).toBe("123456789012.dkr.ecr.eu-west-1.amazonaws.com");
     expect(ecrDockerConfig(host)).toEqual({ credHelpers: { [host]: "ecr-login" } });
-  });
-
-  test("the onedir master gets the boto3 pins of requirements/salt.txt", () => {
-    const req = fs.readFileSync(path.join(__dirname, "../../../requirements/salt.txt"), "utf8");
-    for (const pin of BOTO3_PINS) expect(req.split("\n")).toContain(pin);
   });
 });

@@ -9,8 +9,9 @@
  *   point the engine at an AWS API emulator (moto) — **for emulators and testing only**;
  *   they are refused on aws.
  */
-import * as c from "./checks";
-import type { Cloud } from "./spec";
+import * as c from "../checks";
+import { EVENTS_KEYS, SQS_KEYS } from "../keys";
+import type { Cloud } from "../spec";
 
 export type EventTransport = "hook" | "sqs";
 
@@ -35,10 +36,9 @@ export interface EventsSpec {
 }
 
 const URL_RE = /^https?:\/\/[^\s/]+\/?$/;
-const SQS_KEYS = ["queueUrl", "region", "account", "endpointUrl", "metadataEndpoint", "waitSeconds"];
 
 export function parseEvents(p: c.Problems, value: unknown, cloud: Cloud): EventsSpec {
-  const s = c.object(p, "events", value, ["transport", "sqs"]);
+  const s = c.object(p, "events", value, EVENTS_KEYS);
   const transport = c.oneOf<EventTransport>(
     p,
     "events.transport",

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "crypto";
 import { Client, type ClientChannel, type ConnectConfig } from "ssh2";
-import { fingerprint, HostKeyChangedError, parseHostKey, pinnedConnectConfig } from "./host-key";
+import { fingerprint, HostKeyChangedError, parseHostKey, pinnedConnectConfig } from "../ssh/host-key";
 
 /** How the master is reached, as the stack output `masterSsh` gives it. */
 export interface MasterSsh {
