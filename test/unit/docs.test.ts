@@ -6,6 +6,7 @@
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { CONFIG_KEYS } from "../../infra/config/keys";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const README_MAX_LINES = 150;
@@ -102,6 +103,26 @@ describe("documentation", () => {
         if (hit !== undefined) problems.push(`${file}:${i + 1}: a date ("${hit}")`);
       });
     expect(problems).toEqual([]);
+  });
+
+  test("docs/configuration.md documents every key the validator accepts, and no key it refuses", () => {
+    const text = fs.readFileSync(path.join(ROOT, "docs/configuration.md"), "utf8");
+    const documented = new Set(
+      [...text.matchAll(/`([A-Za-z][A-Za-z0-9]*(?:\[\])?(?:\.[A-Za-z][A-Za-z0-9]*(?:\[\])?)*)`/g)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(
+      CONFIG_KEYS.filter((key) => !documented.has(key)).map(
+        (key) => `saltpipe:${key} is accepted but not in docs/configuration.md`,
+      ),
+    ).toEqual([]);
+    // A key shown in a key column (the first cell of a table row) must be one the validator knows.
+    const keyCells = [...text.matchAll(/^\| `([a-z][A-Za-z0-9.[\]]*)` /gm)].map((m) => m[1]);
+    expect(keyCells.length).toBeGreaterThan(50);
+    const known = new Set(CONFIG_KEYS);
+    const secrets = ["webhookSecret", "sshPrivateKey", "registryPassword", "notifySecret", "hookTlsKey"];
+    expect(keyCells.filter((key) => !known.has(key) && !secrets.includes(key))).toEqual([]);
   });
 
   test("every relative link in README.md and docs/*.md leads to a file that exists", () => {

@@ -1,7 +1,7 @@
 """
 Requests the hook proxy refused, as counts: bounded whatever the traffic.
 
-The proxy (nginx, infra/render/salt-config.ts) refuses unauthenticated, rate-limited and
+The proxy (nginx, infra/render/salt-config/hook-proxy.ts) refuses unauthenticated, rate-limited and
 over-limit requests itself - no Salt job, no event, no audit line - and writes one short
 line per refusal (``<iso time> <status> <client address>``) into its own log. :func:`fold`
 (run by every reconcile pass and by status) adds that log to a small JSON summary

@@ -12,7 +12,7 @@ whole life and serves the same runner functions from a directory only root can w
     <dir>/answers/<id>.json    {"code": 0|1, "data": <the runner's return>}, mode 0600
 
 ``<dir>`` is ``<cachedir>/saltpipe/operator`` (``/var/cache/salt/master/saltpipe/operator``).
-The command (infra/ssh/master.ts) writes a request over SSH (as root, or through ``sudo -n``),
+The command (infra/cli/master.ts) writes a request over SSH (as root, or through ``sudo -n``),
 waits for its answer, reads and removes it; a master without this engine leaves the request
 untaken, the command withdraws it and runs ``salt-run`` instead.
 

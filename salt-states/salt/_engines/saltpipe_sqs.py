@@ -5,7 +5,7 @@ ECR → EventBridge rule (this repository, PUSH, SUCCESS) → SQS queue (dead-le
 its redrive policy) → this engine, with the master's instance role (only
 ``sqs:ReceiveMessage``, ``sqs:DeleteMessage``, ``sqs:GetQueueAttributes`` on this queue).
 The master opens no port for events. Configured by the master config (rendered by
-infra/render/aws-events.ts)::
+infra/render/sqs-engine.ts)::
 
     engines:
       - saltpipe_sqs:

@@ -1,7 +1,7 @@
 """
 saltpipe runner: the deploy lifecycle of the master's environment.
 
-Loaded on the master through ``runner_dirs`` (infra/render/salt-config.ts). The logic lives
+Loaded on the master through ``runner_dirs`` (infra/render/salt-config/master.ts). The logic lives
 in plain modules beside this tree, put on ``sys.path`` below: ``salt-states/lib/saltpipe_core``
 (the pure deploy core) and ``salt-states/lib/saltpipe_master`` (the Salt port, the plan
 generation, the wiring of an environment from the master config key ``saltpipe``). This file

@@ -2,7 +2,7 @@
 AWS calls of the AWS event-path proof, run inside the emulator's container with moto's own
 boto3 against http://127.0.0.1:5000 (fake credentials). One JSON command on stdin, one JSON
 answer on stdout. Every policy, pattern and setting arrives from the test, rendered by
-infra/render/aws-events.ts: what is created here is what the Pulumi component creates.
+infra/registry/ecr-policies.ts: what is created here is what the Pulumi component creates.
 """
 
 import json
